@@ -1,0 +1,101 @@
+//! Command-line types. The `///` comments are the `--help` text.
+//!
+//! No flag reads the environment through clap: resolution (`config`) does
+//! that, so it can tell where each value came from and so `--help` can never
+//! print a password from `DATABASE_URL`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Owns the schema of the Impulse PostgreSQL database and its connection hygiene.
+#[derive(Debug, Parser)]
+#[command(name = "migrate", version, about, long_about = None)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Database URL for migrations [default: DIRECT_URL, else DATABASE_URL].
+    #[arg(long, global = true, value_name = "URL", hide_default_value = true)]
+    pub database_url: Option<String>,
+
+    /// Read variables from this file instead of `.env` [default: .env].
+    #[arg(long, global = true, value_name = "PATH")]
+    pub env_file: Option<PathBuf>,
+
+    /// Do not read `.env`.
+    #[arg(long, global = true, conflicts_with = "env_file")]
+    pub no_dotenv: bool,
+
+    /// Output format of the result on stdout.
+    #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+
+    /// Print only errors and results.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    /// Print more about what happens (twice: include the database driver).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    /// Seconds to wait for a connection [default: the URL's connect_timeout, else 10].
+    #[arg(long, global = true, value_name = "SECS")]
+    pub connect_timeout: Option<u64>,
+
+    /// Seconds to wait for the migration lock held by another run.
+    #[arg(long, global = true, value_name = "SECS", default_value_t = 60)]
+    pub lock_timeout: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start (or create) the local PostgreSQL under .migrate/ and migrate it.
+    Dev(DevArgs),
+    /// Apply pending migrations under the migration lock.
+    Up(UpArgs),
+    /// Roll back applied migrations under the migration lock.
+    Down(DownArgs),
+    /// List applied and pending migrations (needs no DDL rights).
+    Status(StatusArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DevArgs {
+    /// Stop the local cluster instead of starting it.
+    #[arg(long)]
+    pub stop: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct UpArgs {
+    /// Apply at most this many pending migrations [default: all].
+    #[arg(long, value_name = "N")]
+    pub steps: Option<u32>,
+}
+
+#[derive(Debug, Args)]
+pub struct DownArgs {
+    /// Roll back this many applied migrations.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub steps: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Exit with status 1 when any migration is pending (a CI gate).
+    #[arg(long)]
+    pub check: bool,
+}

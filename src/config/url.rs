@@ -1,0 +1,472 @@
+//! PostgreSQL connection URLs as Prisma writes them.
+//!
+//! One `DATABASE_URL` must serve the Lambda's Prisma Client and this runner,
+//! so the parser understands Prisma's parameters (`schema`, `sslmode`,
+//! `sslaccept`, `pgbouncer`, ...) and libpq's `sslmode` values. It is strict
+//! where a lax parser would hide the cause of `password authentication
+//! failed`: a password with raw reserved characters is reported rather than
+//! guessed at, and the value of the password never appears in a message.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use url::Url;
+
+use crate::error::{Error, Result};
+use crate::secret::Secret;
+
+/// libpq's `sslmode`, which Prisma shares.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SslMode {
+    Disable,
+    Allow,
+    Prefer,
+    Require,
+    VerifyCa,
+    VerifyFull,
+}
+
+impl SslMode {
+    pub fn parse(value: &str) -> Option<Self> {
+        Some(match value {
+            "disable" => Self::Disable,
+            "allow" => Self::Allow,
+            "prefer" => Self::Prefer,
+            "require" => Self::Require,
+            "verify-ca" => Self::VerifyCa,
+            "verify-full" => Self::VerifyFull,
+            _ => return None,
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Disable => "disable",
+            Self::Allow => "allow",
+            Self::Prefer => "prefer",
+            Self::Require => "require",
+            Self::VerifyCa => "verify-ca",
+            Self::VerifyFull => "verify-full",
+        }
+    }
+}
+
+/// Parameters Prisma documents for PostgreSQL that this runner accepts but
+/// has no use for (it holds a single connection, without a pool).
+const IGNORED_PRISMA_PARAMS: &[&str] = &[
+    "connection_limit",
+    "pool_timeout",
+    "socket_timeout",
+    "statement_cache_size",
+    "max_connection_lifetime",
+    "max_idle_connection_lifetime",
+];
+
+/// A parsed connection URL: what to connect to, and how.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConnSpec {
+    pub host: String,
+    pub port: u16,
+    pub user: String,
+    pub password: Option<Secret>,
+    pub dbname: String,
+    /// Prisma's `schema` parameter: the search path and the schema managed.
+    pub schema: String,
+    pub sslmode: SslMode,
+    pub sslrootcert: Option<PathBuf>,
+    pub connect_timeout: Option<Duration>,
+    pub application_name: Option<String>,
+    /// `pgbouncer=true`: the URL points at a transaction pooler.
+    pub pgbouncer: bool,
+    /// Parameters that were not understood (warned about, never fatal).
+    pub unknown_params: Vec<String>,
+}
+
+impl ConnSpec {
+    /// Parses a URL. `var` names where it came from, for messages.
+    pub fn parse(raw: &str, var: &str) -> Result<Self> {
+        let raw = raw.trim();
+        let invalid = |what: &str| {
+            Error::config(
+                "config.invalid_url",
+                format!("{var} is not a valid PostgreSQL URL: {what}"),
+                "use the form postgresql://USER:PASSWORD@HOST:PORT/DATABASE?schema=public \
+                 with the password percent-encoded",
+            )
+        };
+        let Some((scheme, rest)) = raw.split_once("://") else {
+            return Err(invalid("it does not start with postgresql://"));
+        };
+        if scheme != "postgresql" && scheme != "postgres" {
+            return Err(invalid(&format!(
+                "the scheme is `{scheme}`, expected `postgresql`"
+            )));
+        }
+        if password_has_raw_reserved_chars(rest) {
+            return Err(Error::config(
+                "config.unencoded_password",
+                format!(
+                    "the password in {var} contains reserved URL characters that are not \
+                     percent-encoded (one of @ / ? # [ ] % or a space)"
+                ),
+                "percent-encode the password (@ as %40, / as %2F, # as %23, ? as %3F, % as %25, \
+                 space as %20) as Prisma also requires, or keep it in Secrets Manager \
+                 (DB_SECRET_ARN) and let the URL be built for you",
+            ));
+        }
+        // Parse with the scheme the `url` crate knows nothing special about;
+        // both spellings mean the same thing.
+        let url =
+            Url::parse(&format!("postgresql://{rest}")).map_err(|e| invalid(&e.to_string()))?;
+        let host = match url.host() {
+            Some(url::Host::Ipv6(addr)) => addr.to_string(),
+            Some(host) => host.to_string(),
+            None => return Err(invalid("it has no host")),
+        };
+        if host.is_empty() {
+            return Err(invalid("it has no host"));
+        }
+        let port = url.port().unwrap_or(5432);
+        let user = decode(url.username()).map_err(|_| invalid("the user name is not UTF-8"))?;
+        if user.is_empty() {
+            return Err(invalid("it has no user name"));
+        }
+        let password = match url.password() {
+            Some(p) => Some(Secret::new(decode(p).map_err(|_| {
+                Error::config(
+                    "config.unencoded_password",
+                    format!("the password in {var} does not decode to UTF-8"),
+                    "percent-encode the password's bytes as UTF-8",
+                )
+            })?)),
+            None => None,
+        };
+        let dbname = decode(url.path().trim_start_matches('/'))
+            .map_err(|_| invalid("the database name is not UTF-8"))?;
+        if dbname.is_empty() {
+            return Err(invalid("it names no database (…/DATABASE)"));
+        }
+        if dbname.contains('/') {
+            return Err(invalid("the database name contains `/`"));
+        }
+
+        let mut spec = Self {
+            host,
+            port,
+            user,
+            password,
+            dbname,
+            schema: "public".into(),
+            sslmode: SslMode::Prefer,
+            sslrootcert: None,
+            connect_timeout: None,
+            application_name: None,
+            pgbouncer: false,
+            unknown_params: Vec::new(),
+        };
+        let mut sslaccept: Option<String> = None;
+        for (key, value) in url.query_pairs() {
+            let value = value.into_owned();
+            match key.as_ref() {
+                "schema" => {
+                    if value.is_empty() {
+                        return Err(invalid("`schema` is empty"));
+                    }
+                    spec.schema = value;
+                }
+                "sslmode" => {
+                    spec.sslmode = SslMode::parse(&value).ok_or_else(|| {
+                        Error::config(
+                            "config.invalid_url",
+                            format!("{var} has sslmode={value}, which is not a TLS mode"),
+                            "use one of disable, prefer, require, verify-ca, verify-full",
+                        )
+                    })?;
+                }
+                "sslrootcert" => spec.sslrootcert = Some(PathBuf::from(value)),
+                "sslaccept" => sslaccept = Some(value),
+                "connect_timeout" => {
+                    let secs: u64 = value
+                        .parse()
+                        .map_err(|_| invalid("connect_timeout is not a number of seconds"))?;
+                    // As in Prisma and libpq, 0 means no limit of its own.
+                    spec.connect_timeout = (secs > 0).then(|| Duration::from_secs(secs));
+                }
+                "application_name" => spec.application_name = Some(value),
+                "pgbouncer" => spec.pgbouncer = value == "true",
+                k if IGNORED_PRISMA_PARAMS.contains(&k) => {}
+                other => spec.unknown_params.push(other.to_string()),
+            }
+        }
+        // Prisma's sslaccept: `strict` verifies the certificate,
+        // `accept_invalid_certs` does not; it only matters when TLS is on.
+        match sslaccept.as_deref() {
+            Some("strict") if matches!(spec.sslmode, SslMode::Require | SslMode::Prefer) => {
+                spec.sslmode = SslMode::VerifyFull;
+            }
+            Some("accept_invalid_certs") if spec.sslmode == SslMode::VerifyFull => {
+                spec.sslmode = SslMode::Require;
+            }
+            Some("strict" | "accept_invalid_certs") | None => {}
+            Some(other) => {
+                return Err(Error::config(
+                    "config.invalid_url",
+                    format!("{var} has sslaccept={other}"),
+                    "use sslaccept=strict or sslaccept=accept_invalid_certs",
+                ));
+            }
+        }
+        Ok(spec)
+    }
+
+    /// True when this URL reaches the database through a transaction pooler
+    /// (PgBouncer or RDS Proxy), where session state such as advisory locks
+    /// does not survive between statements.
+    pub fn is_pooler(&self) -> bool {
+        self.pgbouncer || is_rds_proxy_host(&self.host)
+    }
+
+    /// The URL with the password shown as `****`.
+    pub fn redacted(&self) -> String {
+        self.to_string()
+    }
+
+    /// The URL with the real password, for handing to other programs
+    /// (`migrate dev` prints it for the local cluster it owns).
+    pub fn to_url_with_password(&self) -> String {
+        self.build(self.password.as_ref().map(Secret::expose))
+    }
+
+    fn build(&self, password: Option<&str>) -> String {
+        // Start from a host-less URL so that `url` does the percent-encoding
+        // of every part; never format the parts in by hand.
+        let mut url = Url::parse("postgresql://placeholder/").expect("static URL parses");
+        let host = if self.host.contains(':') {
+            format!("[{}]", self.host)
+        } else {
+            self.host.clone()
+        };
+        let _ = url.set_host(Some(&host));
+        let _ = url.set_port((self.port != 5432).then_some(self.port));
+        let _ = url.set_username(&self.user);
+        let _ = url.set_password(password);
+        url.path_segments_mut()
+            .expect("postgresql URLs have a path")
+            .clear()
+            .push(&self.dbname);
+        {
+            let mut q = url.query_pairs_mut();
+            if self.schema != "public" {
+                q.append_pair("schema", &self.schema);
+            }
+            if self.sslmode != SslMode::Prefer {
+                q.append_pair("sslmode", self.sslmode.as_str());
+            }
+            if let Some(cert) = &self.sslrootcert {
+                q.append_pair("sslrootcert", &cert.to_string_lossy());
+            }
+            if let Some(t) = self.connect_timeout {
+                q.append_pair("connect_timeout", &t.as_secs().to_string());
+            }
+            if let Some(name) = &self.application_name {
+                q.append_pair("application_name", name);
+            }
+            if self.pgbouncer {
+                q.append_pair("pgbouncer", "true");
+            }
+        }
+        if url.query() == Some("") {
+            url.set_query(None);
+        }
+        url.to_string()
+    }
+}
+
+impl fmt::Display for ConnSpec {
+    /// The URL with the password as `****`: safe for logs.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.build(self.password.as_ref().map(|_| "****")))
+    }
+}
+
+/// `*.proxy-*.rds.amazonaws.com`: an RDS Proxy endpoint.
+pub fn is_rds_proxy_host(host: &str) -> bool {
+    let host = host.to_ascii_lowercase();
+    host.ends_with(".rds.amazonaws.com") && host.contains(".proxy-")
+}
+
+fn decode(s: &str) -> std::result::Result<String, std::str::Utf8Error> {
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8()
+        .map(|c| c.into_owned())
+}
+
+/// Looks at a URL as typed (after `scheme://`) and tells whether its
+/// password holds characters that only mean what the user meant when
+/// percent-encoded. Prisma rejects such URLs (`ERR_INVALID_URL`) or sends a
+/// different password (a raw `%`), so they are reported, never repaired.
+fn password_has_raw_reserved_chars(after_scheme: &str) -> bool {
+    let end = after_scheme
+        .find(['/', '?', '#'])
+        .unwrap_or(after_scheme.len());
+    let (authority, tail) = after_scheme.split_at(end);
+    if authority_cut_short(tail) {
+        return true;
+    }
+    let Some(at) = authority.rfind('@') else {
+        return false;
+    };
+    let Some((_, password)) = authority[..at].split_once(':') else {
+        return false;
+    };
+    let bytes = password.as_bytes();
+    bytes.iter().enumerate().any(|(i, b)| match b {
+        b'@' | b'[' | b']' | b' ' => true,
+        b'%' => {
+            !(bytes.len() > i + 2
+                && bytes[i + 1].is_ascii_hexdigit()
+                && bytes[i + 2].is_ascii_hexdigit())
+        }
+        _ => false,
+    })
+}
+
+/// Did a `/`, `?` or `#` inside the password end the authority early?
+/// `tail` starts at that character. `user:pa/ss@host/db` leaves an `@` in
+/// the path; `user:pa?ss@host/db` leaves `@host/` in the query. An `@` in a
+/// real query value (`application_name=a@b`) has no `/` after it.
+fn authority_cut_short(tail: &str) -> bool {
+    if tail.starts_with('/') {
+        let path_end = tail.find(['?', '#']).unwrap_or(tail.len());
+        tail[..path_end].contains('@')
+    } else {
+        tail.find('@').is_some_and(|at| tail[at..].contains('/'))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(s: &str) -> Result<ConnSpec> {
+        ConnSpec::parse(s, "DATABASE_URL")
+    }
+
+    #[test]
+    fn parses_a_prisma_url() {
+        let spec = parse(
+            "postgresql://impulse_app:s%40f%2Fe@db.example.com:6432/impulse?schema=app&sslmode=verify-full&sslrootcert=/ca.pem&connect_timeout=7&application_name=lambda&connection_limit=1&pgbouncer=true",
+        )
+        .unwrap();
+        assert_eq!(spec.host, "db.example.com");
+        assert_eq!(spec.port, 6432);
+        assert_eq!(spec.user, "impulse_app");
+        assert_eq!(spec.password.as_ref().unwrap().expose(), "s@f/e");
+        assert_eq!(spec.dbname, "impulse");
+        assert_eq!(spec.schema, "app");
+        assert_eq!(spec.sslmode, SslMode::VerifyFull);
+        assert_eq!(spec.sslrootcert, Some(PathBuf::from("/ca.pem")));
+        assert_eq!(spec.connect_timeout, Some(Duration::from_secs(7)));
+        assert_eq!(spec.application_name.as_deref(), Some("lambda"));
+        assert!(spec.pgbouncer && spec.is_pooler());
+        assert!(spec.unknown_params.is_empty());
+    }
+
+    #[test]
+    fn defaults() {
+        let spec = parse("postgres://u@h/d").unwrap();
+        assert_eq!(
+            (spec.port, spec.schema.as_str(), spec.sslmode),
+            (5432, "public", SslMode::Prefer)
+        );
+        assert!(spec.password.is_none());
+        assert!(!spec.is_pooler());
+    }
+
+    #[test]
+    fn raw_reserved_characters_in_the_password_are_reported_not_guessed() {
+        for url in [
+            "postgresql://u:Qz7@Kv9@h/d",
+            "postgresql://u:Qz7/Kv9@h/d",
+            "postgresql://u:Qz7#Kv9@h/d",
+            "postgresql://u:Qz7?Kv9@h/d",
+            "postgresql://u:Qz7%Kv9@h/d",
+            "postgresql://u:Qz7 Kv9@h/d",
+            "postgresql://u:Qz7[Kv9@h/d",
+            "postgresql://u:Qz7@Kv9/x@h:5432/d",
+            "postgresql://u:Qz7?Kv9@h/d?schema=x",
+        ] {
+            let err = parse(url).unwrap_err();
+            assert_eq!(err.code, "config.unencoded_password", "{url}");
+            let all = format!("{} {}", err.message, err.hint);
+            assert!(!all.contains("Qz7") && !all.contains("Kv9"), "{all}");
+        }
+        assert!(parse("postgresql://u:p%40ss%25@h/d").is_ok());
+        // A colon after the first one is unambiguous, and an `@` in a query
+        // parameter is not part of the password.
+        assert_eq!(
+            parse("postgresql://u:a:b@h/d")
+                .unwrap()
+                .password
+                .unwrap()
+                .expose(),
+            "a:b"
+        );
+        assert!(parse("postgresql://u:pw@h:5432/d?application_name=a@b").is_ok());
+    }
+
+    #[test]
+    fn display_redacts_and_round_trips() {
+        let spec =
+            parse("postgresql://u:p%40ss@h:5433/d?schema=My%20Schema&sslmode=require").unwrap();
+        assert_eq!(
+            spec.to_string(),
+            "postgresql://u:****@h:5433/d?schema=My+Schema&sslmode=require"
+        );
+        assert!(!format!("{spec:?}").contains("p@ss"));
+        let again = parse(&spec.to_url_with_password()).unwrap();
+        assert_eq!(again, spec);
+    }
+
+    #[test]
+    fn unknown_parameters_are_collected() {
+        let spec = parse("postgresql://u@h/d?foo=1&schema=x&bar").unwrap();
+        assert_eq!(spec.unknown_params, vec!["foo", "bar"]);
+    }
+
+    #[test]
+    fn rds_proxy_hosts() {
+        assert!(is_rds_proxy_host(
+            "impulse.proxy-abc123.us-east-1.rds.amazonaws.com"
+        ));
+        assert!(!is_rds_proxy_host(
+            "impulse.cluster-abc123.us-east-1.rds.amazonaws.com"
+        ));
+    }
+
+    #[test]
+    fn sslaccept_follows_prisma() {
+        let s = parse("postgresql://u@h/d?sslmode=require&sslaccept=strict").unwrap();
+        assert_eq!(s.sslmode, SslMode::VerifyFull);
+        let s = parse("postgresql://u@h/d?sslmode=require&sslaccept=accept_invalid_certs").unwrap();
+        assert_eq!(s.sslmode, SslMode::Require);
+    }
+
+    #[test]
+    fn invalid_urls() {
+        for url in [
+            "mysql://u@h/d",
+            "postgresql://u@h/",
+            "postgresql://h/d",
+            "nope",
+        ] {
+            assert_eq!(parse(url).unwrap_err().code, "config.invalid_url", "{url}");
+        }
+        assert_eq!(
+            parse("postgresql://u@h/d?sslmode=on").unwrap_err().code,
+            "config.invalid_url"
+        );
+    }
+}

@@ -1,0 +1,95 @@
+//! `migrate dev`: a migrated local PostgreSQL with no configuration.
+
+use crate::support::{Out, bin, empty_dir, psql};
+
+#[test]
+fn dev_creates_migrates_reuses_and_stops_a_local_cluster() {
+    let dir = empty_dir();
+    let dev = || {
+        let mut cmd = bin(env!("CARGO_BIN_EXE_migrate"));
+        cmd.current_dir(&dir);
+        cmd
+    };
+
+    let first = Out::capture(dev().arg("dev"), &[]);
+    first.expect(0);
+    assert!(
+        first.stderr.contains("creating a local PostgreSQL cluster"),
+        "{first}"
+    );
+    assert!(
+        first
+            .stderr
+            .contains("applied m20261129_000001_create_user_table"),
+        "{first}"
+    );
+    let url = first
+        .stdout
+        .trim()
+        .strip_prefix("DATABASE_URL=\"")
+        .and_then(|s| s.strip_suffix('"'))
+        .unwrap_or_else(|| panic!("stdout is DATABASE_URL=\"...\":\n{first}"))
+        .to_string();
+    assert!(url.contains("sslmode=verify-full"), "{url}");
+
+    // The URL works for another client, with TLS verified, and the table is there.
+    let out = std::process::Command::new("psql")
+        .args([
+            url.as_str(),
+            "-X",
+            "-A",
+            "-t",
+            "-c",
+            "SELECT count(*) FROM \"User\"",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "0");
+    assert!(dir.join(".migrate/data/PG_VERSION").exists());
+
+    // A second run reuses the cluster and has nothing to do.
+    let second = Out::capture(dev().arg("dev"), &[]);
+    second.expect(0);
+    assert!(!second.stderr.contains("creating"), "{second}");
+    assert!(
+        second.stderr.contains("nothing to apply (0 pending)"),
+        "{second}"
+    );
+    assert!(second.stdout.contains(&url), "same URL:\n{second}");
+
+    let status = Out::capture(
+        dev().args(["status", "--check", "--database-url", &url]),
+        &[],
+    );
+    status.expect(0);
+
+    let stop = Out::capture(dev().args(["dev", "--stop"]), &[]);
+    stop.expect(0);
+    assert!(stop.stdout.contains("stopped"), "{stop}");
+    let port = url
+        .split(':')
+        .nth(3)
+        .and_then(|s| s.split('/').next())
+        .unwrap();
+    assert!(
+        psql(
+            port.parse().unwrap(),
+            "postgres",
+            "x",
+            "postgres",
+            "SELECT 1"
+        )
+        .is_err()
+    );
+
+    // And it starts again with its data.
+    let again = Out::capture(dev().args(["dev", "--format", "json"]), &[]);
+    again.expect(0);
+    assert_eq!(again.json()["applied"], serde_json::json!([]));
+    Out::capture(dev().args(["dev", "--stop"]), &[]).expect(0);
+}

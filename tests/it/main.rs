@@ -1,0 +1,9 @@
+//! End-to-end tests: the built binaries against a real PostgreSQL started by
+//! the tests themselves (see `support`). One crate, so it links once.
+
+mod catalog;
+mod config;
+mod dev;
+mod entity;
+mod runner;
+mod support;

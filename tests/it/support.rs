@@ -1,0 +1,353 @@
+//! What the integration tests stand on: one real PostgreSQL cluster per test
+//! process (started with the same code as `migrate dev`: scram-sha-256, TLS,
+//! its own port and directory), a database and role of its own for every
+//! test, and a way to run the built binary that checks every byte of its
+//! output for the passwords in play.
+//!
+//! Nothing here skips: a missing PostgreSQL fails the test with the
+//! command that installs it.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use impulse_db::devdb::Cluster;
+
+/// The shared cluster and what tests need to reach it.
+pub struct Pg {
+    pub cluster: Cluster,
+    superuser_password: String,
+}
+
+static PG: OnceLock<Pg> = OnceLock::new();
+static NEXT_DB: AtomicUsize = AtomicUsize::new(0);
+
+/// The cluster of this test process, started on first use.
+pub fn pg() -> &'static Pg {
+    PG.get_or_init(|| {
+        let dir = tempfile::Builder::new()
+            .prefix("impulse-db-it-")
+            .tempdir()
+            .expect("create a temporary directory")
+            .keep();
+        make_traversable(&dir);
+        let mut cluster = Cluster::open_or_init(&dir.join("pg")).unwrap_or_else(|e| {
+            panic!("cannot create the test cluster (PostgreSQL server binaries are required; on Debian: apt-get install -y postgresql):\n{e}")
+        });
+        cluster
+            .start()
+            .unwrap_or_else(|e| panic!("cannot start the test cluster:\n{e}"));
+        spawn_reaper(&cluster, &dir);
+        let superuser_password = cluster.superuser_password().expose().to_string();
+        Pg {
+            cluster,
+            superuser_password,
+        }
+    })
+}
+
+/// The server runs as the `postgres` OS user when tests run as root; it must
+/// be able to traverse into the directory `tempfile` made private.
+pub fn make_traversable(dir: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755))
+        .expect("chmod the test directory");
+}
+
+/// Stops the cluster and removes its directory once this process is gone,
+/// however it ends.
+fn spawn_reaper(cluster: &Cluster, dir: &Path) {
+    let pg_ctl = cluster.bindir().join("pg_ctl");
+    let stop = format!(
+        "{} -D '{}' -m immediate stop",
+        pg_ctl.display(),
+        cluster.data_dir().display()
+    );
+    let stop = if unsafe_is_root() {
+        format!("runuser -u postgres -- {stop}")
+    } else {
+        stop
+    };
+    // The inner subshell is detached (`&`) so it outlives this process; the
+    // outer shell returns at once and is waited for.
+    let script = format!(
+        "(while kill -0 {pid} 2>/dev/null; do sleep 1; done; {stop} >/dev/null 2>&1; rm -rf '{dir}') &",
+        pid = std::process::id(),
+        dir = dir.display()
+    );
+    Command::new("sh")
+        .args(["-c", &script])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("start the cluster reaper");
+}
+
+fn unsafe_is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
+impl Pg {
+    pub fn port(&self) -> u16 {
+        self.cluster.port()
+    }
+
+    /// Runs SQL as the superuser on `db`; returns psql's unaligned output.
+    pub fn psql(&self, db: &str, sql: &str) -> String {
+        psql(self.port(), "postgres", &self.superuser_password, db, sql)
+            .unwrap_or_else(|e| panic!("psql as superuser on {db} failed: {e}\nSQL: {sql}"))
+    }
+
+    /// A new database owned by a new role with a random password.
+    pub fn new_db(&self, hint: &str) -> TestDb {
+        let n = NEXT_DB.fetch_add(1, Ordering::SeqCst);
+        let name = format!("t{}_{}_{hint}", std::process::id(), n);
+        let role = format!("{name}_owner");
+        let password = impulse_db::devdb::random_token(24).expect("random password");
+        self.psql(
+            "postgres",
+            &format!("CREATE ROLE \"{role}\" LOGIN PASSWORD '{password}'"),
+        );
+        self.psql(
+            "postgres",
+            &format!("CREATE DATABASE \"{name}\" OWNER \"{role}\""),
+        );
+        TestDb {
+            name,
+            role,
+            password,
+            port: self.port(),
+            ca: self.cluster.ca_cert(),
+            superuser_password: self.superuser_password.clone(),
+        }
+    }
+}
+
+/// A database of one test, and the role that owns it.
+pub struct TestDb {
+    pub name: String,
+    pub role: String,
+    pub password: String,
+    pub port: u16,
+    pub ca: PathBuf,
+    superuser_password: String,
+}
+
+impl TestDb {
+    /// The owner's URL, verifying the server's certificate.
+    pub fn url(&self) -> String {
+        self.url_with("")
+    }
+
+    /// The owner's URL with extra query parameters (`&schema=app`).
+    pub fn url_with(&self, extra: &str) -> String {
+        format!(
+            "postgresql://{}:{}@127.0.0.1:{}/{}?sslmode=verify-full&sslrootcert={}{extra}",
+            self.role,
+            self.password,
+            self.port,
+            self.name,
+            self.ca.display()
+        )
+    }
+
+    /// The `migrate` binary, configured for this database through
+    /// `DATABASE_URL`, in an empty directory (no `.env` to pick up).
+    pub fn migrate(&self) -> Command {
+        let mut cmd = bin(env!("CARGO_BIN_EXE_migrate"));
+        cmd.env("DATABASE_URL", self.url());
+        cmd
+    }
+
+    /// The fixture runner (project migrations plus failing and slow ones).
+    pub fn fixtures(&self) -> Command {
+        let mut cmd = bin(fixtures_binary());
+        cmd.env("DATABASE_URL", self.url());
+        cmd
+    }
+
+    /// Runs `cmd`, checking its output for every password in play.
+    pub fn run(&self, cmd: &mut Command) -> Out {
+        Out::capture(cmd, &self.secrets())
+    }
+
+    pub fn secrets(&self) -> Vec<String> {
+        vec![self.password.clone(), self.superuser_password.clone()]
+    }
+
+    /// SQL as the superuser in this database.
+    pub fn psql(&self, sql: &str) -> String {
+        psql(
+            self.port,
+            "postgres",
+            &self.superuser_password,
+            &self.name,
+            sql,
+        )
+        .unwrap_or_else(|e| panic!("psql on {} failed: {e}\nSQL: {sql}", self.name))
+    }
+
+    /// SQL as the owner role, returning the error text on failure.
+    pub fn psql_as_owner(&self, sql: &str) -> Result<String, String> {
+        psql(self.port, &self.role, &self.password, &self.name, sql)
+    }
+
+    /// The migrations recorded in the history table, oldest first.
+    pub fn history(&self, schema: &str) -> Vec<String> {
+        let out = self.psql(&format!(
+            "SELECT version FROM \"{schema}\".seaql_migrations ORDER BY version"
+        ));
+        out.lines().map(String::from).collect()
+    }
+
+    pub fn table_exists(&self, schema: &str, table: &str) -> bool {
+        self.psql(&format!(
+            "SELECT count(*) FROM pg_tables WHERE schemaname = '{schema}' AND tablename = '{table}'"
+        )) == "1"
+    }
+}
+
+/// A command for `path` with no connection settings inherited from the
+/// environment of the test run, started in a fresh empty directory.
+pub fn bin(path: impl AsRef<Path>) -> Command {
+    let mut cmd = Command::new(path.as_ref());
+    for var in [
+        "DATABASE_URL",
+        "DIRECT_URL",
+        "PGPASSWORD",
+        "PGHOST",
+        "PGPORT",
+        "PGUSER",
+        "RUST_LOG",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.current_dir(empty_dir());
+    cmd
+}
+
+/// An empty directory that lives until the process ends.
+pub fn empty_dir() -> PathBuf {
+    let dir = tempfile::Builder::new()
+        .prefix("impulse-db-cwd-")
+        .tempdir()
+        .expect("create a temporary directory")
+        .keep();
+    make_traversable(&dir);
+    dir
+}
+
+/// The fixture runner, built by `cargo test` from `examples/migrate_fixtures.rs`.
+pub fn fixtures_binary() -> PathBuf {
+    let exe = std::env::current_exe().expect("current_exe");
+    // target/<profile>/deps/it-<hash> -> target/<profile>/examples/
+    let path = exe
+        .parent()
+        .and_then(Path::parent)
+        .map(|p| p.join("examples").join("migrate_fixtures"))
+        .expect("the test binary lives under target/<profile>/deps");
+    assert!(
+        path.is_file(),
+        "{} is missing: run the tests with `cargo test` (which builds examples) or `cargo build --examples` first",
+        path.display()
+    );
+    path
+}
+
+/// What a run of the binary printed, and how it exited.
+#[derive(Debug)]
+pub struct Out {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+    pub elapsed: Duration,
+}
+
+impl Out {
+    pub fn capture(cmd: &mut Command, secrets: &[String]) -> Out {
+        let started = Instant::now();
+        let output = cmd.output().expect("run the binary");
+        Self::from_output(output, started.elapsed(), secrets)
+    }
+
+    pub fn from_output(output: Output, elapsed: Duration, secrets: &[String]) -> Out {
+        let out = Out {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+            elapsed,
+        };
+        out.assert_no_secrets(secrets);
+        out
+    }
+
+    /// No password, raw or percent-encoded, in anything printed.
+    pub fn assert_no_secrets(&self, secrets: &[String]) {
+        for secret in secrets.iter().filter(|s| !s.is_empty()) {
+            let encoded =
+                percent_encoding::utf8_percent_encode(secret, percent_encoding::NON_ALPHANUMERIC)
+                    .to_string();
+            for (name, text) in [("stdout", &self.stdout), ("stderr", &self.stderr)] {
+                assert!(
+                    !text.contains(secret.as_str()) && !text.contains(&encoded),
+                    "a password leaked into {name}"
+                );
+            }
+        }
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not one JSON document ({e}):\n{self}"))
+    }
+
+    #[track_caller]
+    pub fn expect(&self, code: i32) -> &Self {
+        assert_eq!(self.code, code, "unexpected exit status\n{self}");
+        self
+    }
+}
+
+impl std::fmt::Display for Out {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "exit {} after {:?}\n--- stdout\n{}--- stderr\n{}",
+            self.code, self.elapsed, self.stdout, self.stderr
+        )
+    }
+}
+
+/// psql with `sql`, unaligned and tuples-only, stopping on the first error.
+pub fn psql(port: u16, user: &str, password: &str, db: &str, sql: &str) -> Result<String, String> {
+    let output = Command::new("psql")
+        .arg(format!(
+            "host=127.0.0.1 port={port} user={user} dbname={db} sslmode=require"
+        ))
+        .args(["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", sql])
+        .env("PGPASSWORD", password)
+        .env("PGCONNECT_TIMEOUT", "10")
+        .output()
+        .expect("psql is required (Debian: apt-get install -y postgresql-client)");
+    if output.status.success() {
+        Ok(String::from_utf8_lossy(&output.stdout).trim().to_string())
+    } else {
+        Err(String::from_utf8_lossy(&output.stderr).trim().to_string())
+    }
+}
+
+/// Polls `check` every 50 ms until it holds or `limit` passes.
+pub fn wait_until(limit: Duration, what: &str, mut check: impl FnMut() -> bool) {
+    let started = Instant::now();
+    while !check() {
+        assert!(started.elapsed() < limit, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
