@@ -358,6 +358,25 @@ fn install_hint() -> &'static str {
 /// Finds a directory holding `initdb` and `pg_ctl`: on PATH, then
 /// `pg_config --bindir`, then the newest `/usr/lib/postgresql/*/bin`.
 pub fn find_bindir() -> Result<PathBuf> {
+    let pg_config = Command::new("pg_config")
+        .arg("--bindir")
+        .output()
+        .ok()
+        .filter(|out| out.status.success())
+        .map(|out| PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()));
+    find_bindir_in(
+        std::env::var_os("PATH").as_deref(),
+        pg_config.as_deref(),
+        Path::new("/usr/lib/postgresql"),
+    )
+}
+
+/// [`find_bindir`] over explicit places, so the search can be tested.
+pub fn find_bindir_in(
+    path_var: Option<&std::ffi::OsStr>,
+    pg_config_bindir: Option<&Path>,
+    versions_root: &Path,
+) -> Result<PathBuf> {
     let has_server = |dir: &Path| dir.join("initdb").is_file() && dir.join("pg_ctl").is_file();
     // Report where the binaries really are, not a symlink farm on PATH.
     let real = |dir: PathBuf| {
@@ -366,18 +385,15 @@ pub fn find_bindir() -> Result<PathBuf> {
             .and_then(|p| p.parent().map(Path::to_path_buf))
             .unwrap_or(dir)
     };
-    if let Some(path) = std::env::var_os("PATH")
-        && let Some(dir) = std::env::split_paths(&path).find(|d| has_server(d))
+    if let Some(path) = path_var
+        && let Some(dir) = std::env::split_paths(path).find(|d| has_server(d))
     {
         return Ok(real(dir));
     }
-    if let Ok(out) = Command::new("pg_config").arg("--bindir").output() {
-        let dir = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
-        if out.status.success() && has_server(&dir) {
-            return Ok(dir);
-        }
+    if let Some(dir) = pg_config_bindir.filter(|d| has_server(d)) {
+        return Ok(real(dir.to_path_buf()));
     }
-    let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+    let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir(versions_root)
         .into_iter()
         .flatten()
         .flatten()
@@ -558,6 +574,33 @@ mod tests {
         assert_eq!(a.len(), 40);
         assert!(a.chars().all(|c| c.is_ascii_alphanumeric()));
         assert_ne!(a, b);
+    }
+
+    #[test]
+    fn finds_the_newest_server_or_says_how_to_install_one() {
+        let root = tempfile::tempdir().unwrap();
+        let err = find_bindir_in(
+            Some(std::ffi::OsStr::new("/nonexistent")),
+            None,
+            root.path(),
+        )
+        .unwrap_err();
+        assert_eq!((err.code, err.exit), ("dev.no_postgres", Exit::Usage));
+        assert!(
+            err.hint.contains("apt-get install -y postgresql"),
+            "{}",
+            err.hint
+        );
+
+        for version in ["9", "15", "16"] {
+            let bin = root.path().join(version).join("bin");
+            std::fs::create_dir_all(&bin).unwrap();
+            for program in ["initdb", "pg_ctl"] {
+                std::fs::write(bin.join(program), "").unwrap();
+            }
+        }
+        let found = find_bindir_in(None, None, root.path()).unwrap();
+        assert_eq!(found, root.path().join("16").join("bin"));
     }
 
     #[test]

@@ -93,3 +93,46 @@ fn dev_creates_migrates_reuses_and_stops_a_local_cluster() {
     assert_eq!(again.json()["applied"], serde_json::json!([]));
     Out::capture(dev().args(["dev", "--stop"]), &[]).expect(0);
 }
+
+/// As root (CI), `migrate dev` runs the server as the `postgres` OS user;
+/// here the tool itself runs as that unprivileged user, so `initdb` and
+/// `pg_ctl` run directly. (Run as a normal user, the test above already
+/// covers this path.)
+#[test]
+fn dev_works_as_a_normal_user() {
+    let uid = std::process::Command::new("id").arg("-u").output().unwrap();
+    if String::from_utf8_lossy(&uid.stdout).trim() != "0" {
+        return; // not root: `dev_creates_migrates_reuses_and_stops_a_local_cluster` is this case
+    }
+    let dir = empty_dir();
+    // The postgres user cannot reach root's build directory: copy the binary.
+    let binary = dir.join("migrate");
+    std::fs::copy(env!("CARGO_BIN_EXE_migrate"), &binary).unwrap();
+    let work = dir.join("work");
+    std::fs::create_dir(&work).unwrap();
+    let chown = std::process::Command::new("chown")
+        .args(["-R", "postgres:postgres"])
+        .arg(&dir)
+        .status()
+        .unwrap();
+    assert!(chown.success());
+
+    let run = |args: &[&str]| {
+        let mut cmd = bin("runuser");
+        cmd.args(["-u", "postgres", "--"])
+            .arg(&binary)
+            .args(args)
+            .current_dir(&work);
+        Out::capture(&mut cmd, &[])
+    };
+    let out = run(&["dev"]);
+    out.expect(0);
+    assert!(out.stdout.starts_with("DATABASE_URL=\""), "{out}");
+    let owner = std::process::Command::new("stat")
+        .args(["-c", "%U"])
+        .arg(work.join(".migrate/superuser.password"))
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&owner.stdout).trim(), "postgres");
+    run(&["dev", "--stop"]).expect(0);
+}
