@@ -21,9 +21,46 @@ pub struct Cli {
 
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
-    /// Database URL for migrations [default: DIRECT_URL, else DATABASE_URL].
-    #[arg(long, global = true, value_name = "URL", hide_default_value = true)]
+    /// Database URL, above DIRECT_URL and DATABASE_URL (a template when a secret is set).
+    #[arg(long, global = true, value_name = "URL", help_heading = "Connection")]
     pub database_url: Option<String>,
+
+    /// Secrets Manager secret (ARN or name), above DB_SECRET_ARN and MIGRATION_SECRET_ARN.
+    #[arg(long, global = true, value_name = "ID", help_heading = "Connection")]
+    pub secret_id: Option<String>,
+
+    /// Version stage of the secret to read.
+    #[arg(long, global = true, value_name = "STAGE", help_heading = "Connection")]
+    pub secret_stage: Option<String>,
+
+    /// Use a fresh RDS IAM auth token as the password (like DB_IAM_AUTH=true).
+    #[arg(long, global = true, help_heading = "Connection")]
+    pub iam: bool,
+
+    /// Host, above the URL and the secret.
+    #[arg(long, global = true, value_name = "HOST", help_heading = "Connection")]
+    pub host: Option<String>,
+
+    /// Port, above the URL and the secret.
+    #[arg(long, global = true, value_name = "PORT", help_heading = "Connection")]
+    pub port: Option<u16>,
+
+    /// User, above the URL and the secret.
+    #[arg(long, global = true, value_name = "USER", help_heading = "Connection")]
+    pub user: Option<String>,
+
+    /// Database name, above the URL and the secret.
+    #[arg(long, global = true, value_name = "NAME", help_heading = "Connection")]
+    pub dbname: Option<String>,
+
+    /// AWS region for the secret and IAM tokens [default: the ARN's, else AWS_REGION].
+    #[arg(
+        long,
+        global = true,
+        value_name = "REGION",
+        help_heading = "Connection"
+    )]
+    pub region: Option<String>,
 
     /// Read variables from this file instead of `.env` [default: .env].
     #[arg(long, global = true, value_name = "PATH")]
@@ -70,6 +107,10 @@ pub enum Command {
     Down(DownArgs),
     /// List applied and pending migrations (needs no DDL rights).
     Status(StatusArgs),
+    /// Show the resolved URLs (password as ****) and where each part came from.
+    Url,
+    /// Print a fresh RDS IAM auth token for the app connection (for PGPASSWORD).
+    IamToken,
 }
 
 #[derive(Debug, Args)]

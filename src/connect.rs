@@ -35,6 +35,22 @@ pub struct Session {
     pub schema: String,
     /// `server_version_num`, e.g. 150004.
     pub server_version: i32,
+    /// The first attempt failed with a cached secret, which was fetched
+    /// again (a rotation) before this session opened.
+    pub credentials_refetched: bool,
+}
+
+/// By hand: the pool's own `Debug` would print its connect options, and
+/// with them the password.
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("database", &self.database)
+            .field("schema", &self.schema)
+            .field("server_version", &self.server_version)
+            .field("credentials_refetched", &self.credentials_refetched)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Session {
@@ -89,6 +105,7 @@ pub async fn connect(spec: &ConnSpec, timeout: Duration) -> Result<Session> {
         database,
         schema: spec.schema.clone(),
         server_version,
+        credentials_refetched: false,
     })
 }
 
@@ -259,14 +276,15 @@ fn classify_connect_error(e: &sqlx::Error, spec: &ConnSpec, timeout: Duration) -
                     "enable TLS on the server, or lower sslmode (never for a database reached over a network)",
                 )
             } else {
-                Error::connect(
-                    "tls.verify_failed",
-                    format!("TLS with {endpoint} failed: {text}"),
-                    "the server's certificate is not trusted for this host: point sslrootcert at the \
-                     CA that signed it (for RDS, the RDS CA bundle; for RDS Proxy, Amazon Root CA 1) \
-                     and connect with the host name the certificate names",
-                )
+                tls_untrusted(&endpoint, &text)
             }
+        }
+        // rustls reports an untrusted certificate as an I/O error.
+        sqlx::Error::Io(io)
+            if io.kind() == std::io::ErrorKind::InvalidData
+                && io.to_string().contains("certificate") =>
+        {
+            tls_untrusted(&endpoint, &io.to_string())
         }
         sqlx::Error::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
             Error::connect(
@@ -292,6 +310,16 @@ fn classify_connect_error(e: &sqlx::Error, spec: &ConnSpec, timeout: Duration) -
             "run `migrate doctor` for a diagnosis",
         ),
     }
+}
+
+fn tls_untrusted(endpoint: &str, detail: &str) -> Error {
+    Error::connect(
+        "tls.verify_failed",
+        format!("TLS with {endpoint} failed: {detail}"),
+        "the server's certificate is not trusted for this host: point sslrootcert at the CA \
+         that signed it (for RDS, the RDS CA bundle; for RDS Proxy, Amazon Root CA 1) and \
+         connect with the host name the certificate names",
+    )
 }
 
 /// A failed statement outside a migration: the connection broke, or the

@@ -226,13 +226,9 @@ impl Cluster {
             user: user.into(),
             password: Some(password.clone()),
             dbname: dbname.into(),
-            schema: "public".into(),
             sslmode: SslMode::VerifyFull,
             sslrootcert: Some(self.ca_cert()),
-            connect_timeout: None,
-            application_name: None,
-            pgbouncer: false,
-            unknown_params: Vec::new(),
+            ..ConnSpec::empty()
         }
     }
 
@@ -416,7 +412,7 @@ pub fn find_bindir_in(
 
 /// A CA, and a server certificate it signed for localhost, 127.0.0.1 and
 /// ::1: (CA PEM, server certificate PEM, server key PEM).
-fn make_certificates() -> Result<(String, String, String)> {
+pub fn make_certificates() -> Result<(String, String, String)> {
     use rcgen::{
         BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer,
         KeyPair, KeyUsagePurpose, SanType,

@@ -1,17 +1,20 @@
 //! impulse-db: the runner behind the `migrate` binary.
 //!
-//! Data flows one way: flags, environment and `.env` are resolved into a
-//! connection that knows where each part came from (`config`); a command
+//! Data flows one way: flags, environment, `.env`, Secrets Manager and IAM
+//! (`aws`) are resolved into a connection that knows where each part came
+//! from (`config`, orchestrated by `connector`); a command
 //! (`commands`) opens one session (`connect`), takes the migration lock
 //! (`lock`) and drives the migrations (`runner`, `history`); the result is
 //! reported as text or JSON (`output`). `main_with` is generic over the
 //! migrator so that tests can run the same binary logic with fixture
 //! migrations.
 
+pub mod aws;
 pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod connect;
+pub mod connector;
 pub mod devdb;
 pub mod env_vars;
 pub mod error;
@@ -22,6 +25,9 @@ pub mod runner;
 pub mod secret;
 
 use std::process::ExitCode;
+
+pub use config::Which;
+pub use connector::Connector;
 
 use clap::Parser;
 use sea_orm_migration::MigratorTrait;

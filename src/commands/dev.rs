@@ -42,7 +42,7 @@ pub async fn run<M: MigratorTrait>(ctx: &Ctx, args: &DevArgs) -> Result<Exit> {
 
     ensure_database(ctx, &cluster).await?;
     let spec = cluster.superuser_spec(DEV_DATABASE);
-    let session = connect::connect(&spec, ctx.connect_timeout(&spec)).await?;
+    let session = connect::connect(&spec, ctx.connector.connect_timeout(&spec)).await?;
     let report = up::apply::<M>(ctx, &session, None).await;
     session.close().await;
     let report = report?;
@@ -91,7 +91,7 @@ fn stop(ctx: &Ctx, root: &std::path::Path) -> Result<Exit> {
 /// Creates the dev database when it does not exist yet.
 async fn ensure_database(ctx: &Ctx, cluster: &Cluster) -> Result<()> {
     let spec = cluster.superuser_spec("postgres");
-    let session = connect::connect(&spec, ctx.connect_timeout(&spec)).await?;
+    let session = connect::connect(&spec, ctx.connector.connect_timeout(&spec)).await?;
     let exists = sqlx::query("SELECT 1 FROM pg_catalog.pg_database WHERE datname = $1")
         .bind(DEV_DATABASE)
         .fetch_optional(&session.pool)

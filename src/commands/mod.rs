@@ -2,8 +2,10 @@
 
 pub mod dev;
 pub mod down;
+pub mod iam_token;
 pub mod status;
 pub mod up;
+pub mod url;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -11,22 +13,19 @@ use std::time::Duration;
 use sea_orm_migration::MigratorTrait;
 
 use crate::cli::{Cli, Command, GlobalArgs};
-use crate::config::{self, DotEnv, Resolved, Sources};
-use crate::connect::{self, Session};
+use crate::config::{ConnFlags, DotEnv, Resolved, Sources, Which};
+use crate::connect::Session;
+use crate::connector::Connector;
 use crate::error::{Error, Exit, Result};
 use crate::output::Ui;
 
-/// What every command gets: the user's output choices, the layered
-/// sources, and the time limits.
+/// What every command gets: the user's output choices, the connector over
+/// the layered sources, and the lock's time limit.
 pub struct Ctx {
     pub ui: Ui,
-    pub sources: Sources,
-    connect_timeout_flag: Option<Duration>,
+    pub connector: Connector,
     pub lock_timeout: Duration,
 }
-
-/// Used when neither `--connect-timeout` nor the URL's `connect_timeout` says.
-pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl Ctx {
     fn new(global: &GlobalArgs, ui: Ui) -> Result<Self> {
@@ -37,36 +36,34 @@ impl Ctx {
         } else {
             DotEnv::load(Path::new(".env"), false)?
         };
+        let sources = Sources {
+            flags: ConnFlags {
+                database_url: global.database_url.clone(),
+                secret_id: global.secret_id.clone(),
+                secret_stage: global.secret_stage.clone(),
+                iam: global.iam,
+                host: global.host.clone(),
+                port: global.port,
+                user: global.user.clone(),
+                dbname: global.dbname.clone(),
+                region: global.region.clone(),
+            },
+            env: std::env::vars().collect(),
+            dotenv,
+        };
         Ok(Self {
             ui,
-            sources: Sources {
-                database_url_flag: global.database_url.clone(),
-                env: std::env::vars().collect(),
-                dotenv,
-            },
-            connect_timeout_flag: global.connect_timeout.map(Duration::from_secs),
+            connector: Connector::new(sources, global.connect_timeout.map(Duration::from_secs)),
             lock_timeout: Duration::from_secs(global.lock_timeout),
         })
     }
 
-    /// `--connect-timeout`, else the URL's `connect_timeout`, else 10 s.
-    pub fn connect_timeout(&self, spec: &config::ConnSpec) -> Duration {
-        self.connect_timeout_flag
-            .or(spec.connect_timeout)
-            .unwrap_or(DEFAULT_CONNECT_TIMEOUT)
-    }
-
     /// Resolves and opens the migration connection, refusing poolers.
     pub async fn migration_session(&self) -> Result<(Resolved, Session)> {
-        let resolved = config::resolve_migration(&self.sources)?;
+        let resolved = self.connector.resolve(Which::Migration).await?;
         refuse_pooler(&resolved)?;
-        tracing::debug!(
-            "migration connection: {} (from {})",
-            resolved.spec,
-            resolved.origin
-        );
-        let session =
-            connect::connect(&resolved.spec, self.connect_timeout(&resolved.spec)).await?;
+        tracing::debug!("migration connection: {}", resolved.spec);
+        let session = self.connector.open(resolved.clone()).await?;
         Ok((resolved, session))
     }
 }
@@ -85,8 +82,8 @@ pub fn refuse_pooler(resolved: &Resolved) -> Result<()> {
     Err(Error::config(
         "pooler.migrations_through_proxy",
         format!(
-            "the migration connection ({}) goes through a connection pooler: {why}",
-            resolved.origin
+            "the migration connection (host from {}) goes through a connection pooler: {why}",
+            resolved.origins.host
         ),
         "set DIRECT_URL to the database's own endpoint (the RDS instance or cluster writer, \
          not the proxy), as Prisma's directUrl; migrations use it and the Lambda keeps DATABASE_URL",
@@ -101,6 +98,8 @@ pub async fn run<M: MigratorTrait>(cli: Cli, ui: Ui) -> Result<Exit> {
         Command::Up(args) => up::run::<M>(&ctx, &args).await,
         Command::Down(args) => down::run::<M>(&ctx, &args).await,
         Command::Status(args) => status::run::<M>(&ctx, &args).await,
+        Command::Url => url::run(&ctx).await,
+        Command::IamToken => iam_token::run(&ctx).await,
     }
 }
 

@@ -1,22 +1,27 @@
-//! Resolution of the connections a command needs, with the provenance of
-//! every value.
+//! Resolution of the two connections (app and migration), with the
+//! provenance of every part.
 //!
-//! Sources are layered as DESIGN.md orders them: flags, then the process
-//! environment, then the env file. The function that resolves a connection
-//! reads that precedence top to bottom and returns the value together with
-//! where it came from, so `migrate url` and error messages can say
-//! "DIRECT_URL from .env line 3". Nothing here touches the network.
+//! Sources are layered as DESIGN.md orders them: flags, the process
+//! environment, the env file, the secret, IAM. Resolution happens in two
+//! pure steps around the network: [`plan`] reads flags and variables and
+//! says what to fetch; [`resolve`] merges the plan with the fetched secret
+//! (if any) into a [`Resolved`] connection that knows where each part came
+//! from, so `migrate url` and error messages can say "user from secret
+//! arn:…, version …". IAM then replaces the password with a fresh token
+//! ([`Resolved::use_iam_token`]). Nothing in this module touches the network.
 
+pub mod db_secret;
 pub mod dotenv;
+pub mod resolve;
 pub mod url;
 
 use std::collections::HashMap;
 use std::fmt;
 use std::path::PathBuf;
 
-use crate::env_vars;
-use crate::error::{Error, Result};
+pub use db_secret::DbSecret;
 pub use dotenv::DotEnv;
+pub use resolve::{Plan, Resolved, Which, plan, resolve};
 pub use url::{ConnSpec, SslMode};
 
 /// Where a value came from.
@@ -32,6 +37,18 @@ pub enum Origin {
         path: PathBuf,
         line: Option<usize>,
     },
+    /// A part of a URL that came from `source`.
+    Url(Box<Origin>),
+    /// A Secrets Manager secret: its ARN, version and stage.
+    Secret {
+        arn: String,
+        version_id: String,
+        stage: String,
+    },
+    /// A fresh RDS IAM auth token, or a setting IAM implies.
+    Iam(&'static str),
+    /// A default of this tool or of PostgreSQL.
+    Default(&'static str),
     /// Made by this tool (the local cluster of `migrate dev`).
     Generated(&'static str),
 }
@@ -48,16 +65,38 @@ impl fmt::Display for Origin {
                 }
                 f.write_str(")")
             }
+            Origin::Url(source) => write!(f, "{source}"),
+            Origin::Secret {
+                arn,
+                version_id,
+                stage,
+            } => write!(f, "secret {arn} version {version_id} ({stage})"),
+            Origin::Iam(what) => write!(f, "IAM ({what})"),
+            Origin::Default(what) => write!(f, "default ({what})"),
             Origin::Generated(what) => f.write_str(what),
         }
     }
 }
 
-/// The layered sources a connection is resolved from.
+/// The connection flags of DESIGN.md. They apply to the connection the
+/// command uses (both, for `migrate url`), above every other source.
+#[derive(Clone, Debug, Default)]
+pub struct ConnFlags {
+    pub database_url: Option<String>,
+    pub secret_id: Option<String>,
+    pub secret_stage: Option<String>,
+    pub iam: bool,
+    pub host: Option<String>,
+    pub port: Option<u16>,
+    pub user: Option<String>,
+    pub dbname: Option<String>,
+    pub region: Option<String>,
+}
+
+/// The layered sources connections are resolved from.
 #[derive(Clone, Debug, Default)]
 pub struct Sources {
-    /// `--database-url`, the only connection flag so far.
-    pub database_url_flag: Option<String>,
+    pub flags: ConnFlags,
     /// A snapshot of the process environment.
     pub env: HashMap<String, String>,
     /// The env file overlay (never overrides `env`).
@@ -82,161 +121,12 @@ impl Sources {
             },
         ))
     }
-}
 
-/// A connection ready to use, and where its URL came from.
-#[derive(Clone, Debug)]
-pub struct Resolved {
-    pub spec: ConnSpec,
-    pub origin: Origin,
-}
-
-/// The migration connection: `--database-url`, else `DIRECT_URL`, else the
-/// app connection's `DATABASE_URL`.
-pub fn resolve_migration(sources: &Sources) -> Result<Resolved> {
-    let (raw, origin) = if let Some(url) = &sources.database_url_flag {
-        (url.clone(), Origin::Flag("--database-url"))
-    } else if let Some(found) = sources.var(env_vars::DIRECT_URL) {
-        found
-    } else if let Some(found) = sources.var(env_vars::DATABASE_URL) {
-        found
-    } else {
-        return Err(missing());
-    };
-    let spec = ConnSpec::parse(&raw, &origin.to_string())?;
-    for param in &spec.unknown_params {
-        tracing::warn!("{origin}: URL parameter `{param}` is not understood and is ignored");
-    }
-    Ok(Resolved { spec, origin })
-}
-
-fn missing() -> Error {
-    Error::config(
-        "config.missing",
-        "no database connection is configured",
-        "pass --database-url, set DIRECT_URL or DATABASE_URL (in the environment or in .env), \
-         or run `migrate dev` for a local database that needs no configuration",
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use dotenv::DotEnvValue;
-
-    fn sources(flag: Option<&str>, env: &[(&str, &str)], file: &[(&str, &str)]) -> Sources {
-        Sources {
-            database_url_flag: flag.map(String::from),
-            env: env
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-            dotenv: DotEnv {
-                path: Some(PathBuf::from(".env")),
-                values: file
-                    .iter()
-                    .enumerate()
-                    .map(|(i, (k, v))| {
-                        (
-                            k.to_string(),
-                            DotEnvValue {
-                                value: v.to_string(),
-                                line: Some(i + 1),
-                            },
-                        )
-                    })
-                    .collect(),
-            },
-        }
-    }
-
-    const F: &str = "postgresql://flag@h/d";
-    const E_DIRECT: &str = "postgresql://env_direct@h/d";
-    const E_APP: &str = "postgresql://env_app@h/d";
-    const D_DIRECT: &str = "postgresql://file_direct@h/d";
-    const D_APP: &str = "postgresql://file_app@h/d";
-
-    /// Flag, environment, env file, expected user, expected origin.
-    type Case<'a> = (
-        Option<&'a str>,
-        &'a [(&'a str, &'a str)],
-        &'a [(&'a str, &'a str)],
-        &'a str,
-        &'a str,
-    );
-
-    #[test]
-    fn precedence_matrix() {
-        let cases: &[Case] = &[
-            (
-                Some(F),
-                &[("DIRECT_URL", E_DIRECT)],
-                &[("DIRECT_URL", D_DIRECT)],
-                "flag",
-                "--database-url",
-            ),
-            (
-                None,
-                &[("DIRECT_URL", E_DIRECT), ("DATABASE_URL", E_APP)],
-                &[("DIRECT_URL", D_DIRECT)],
-                "env_direct",
-                "DIRECT_URL (environment)",
-            ),
-            (
-                None,
-                &[("DATABASE_URL", E_APP)],
-                &[("DIRECT_URL", D_DIRECT)],
-                "file_direct",
-                "DIRECT_URL (.env line 1)",
-            ),
-            (
-                None,
-                &[("DATABASE_URL", E_APP)],
-                &[("DATABASE_URL", D_APP)],
-                "env_app",
-                "DATABASE_URL (environment)",
-            ),
-            (
-                None,
-                &[("DIRECT_URL", "")],
-                &[("X", "1"), ("DATABASE_URL", D_APP)],
-                "file_app",
-                "DATABASE_URL (.env line 2)",
-            ),
-        ];
-        for (flag, env, file, user, origin) in cases {
-            let r = resolve_migration(&sources(*flag, env, file)).unwrap();
-            assert_eq!(
-                (r.spec.user.as_str(), r.origin.to_string().as_str()),
-                (*user, *origin)
-            );
-        }
-    }
-
-    #[test]
-    fn nothing_configured_names_every_way_out() {
-        let err = resolve_migration(&sources(None, &[], &[])).unwrap_err();
-        assert_eq!(err.code, "config.missing");
-        assert_eq!(err.exit, crate::error::Exit::Usage);
-        for way in [
-            "--database-url",
-            "DIRECT_URL",
-            "DATABASE_URL",
-            ".env",
-            "migrate dev",
-        ] {
-            assert!(err.hint.contains(way), "{way}");
-        }
-    }
-
-    #[test]
-    fn parse_errors_say_where_the_url_came_from() {
-        let err = resolve_migration(&sources(None, &[], &[("DATABASE_URL", "nope")])).unwrap_err();
-        assert!(
-            err.message
-                .starts_with("DATABASE_URL (.env line 1) is not a valid"),
-            "{}",
-            err.message
-        );
+    /// A boolean variable: `true`, `1` or `yes` (any case) mean on.
+    pub fn flag_var(&self, var: &'static str) -> Option<(bool, Origin)> {
+        self.var(var).map(|(v, origin)| {
+            let on = matches!(v.to_ascii_lowercase().as_str(), "true" | "1" | "yes");
+            (on, origin)
+        })
     }
 }

@@ -75,6 +75,10 @@ pub struct ConnSpec {
     /// Prisma's `schema` parameter: the search path and the schema managed.
     pub schema: String,
     pub sslmode: SslMode,
+    /// Whether `sslmode` and `schema` were in the URL (not defaults), so that
+    /// `DB_SSLMODE` fills in only what the URL leaves unset.
+    pub sslmode_from_url: bool,
+    pub schema_from_url: bool,
     pub sslrootcert: Option<PathBuf>,
     pub connect_timeout: Option<Duration>,
     pub application_name: Option<String>,
@@ -85,6 +89,27 @@ pub struct ConnSpec {
 }
 
 impl ConnSpec {
+    /// A spec with nothing in it but defaults, to be filled from a secret
+    /// and flags.
+    pub fn empty() -> Self {
+        Self {
+            host: String::new(),
+            port: 5432,
+            user: String::new(),
+            password: None,
+            dbname: String::new(),
+            schema: "public".into(),
+            sslmode: SslMode::Prefer,
+            sslmode_from_url: false,
+            schema_from_url: false,
+            sslrootcert: None,
+            connect_timeout: None,
+            application_name: None,
+            pgbouncer: false,
+            unknown_params: Vec::new(),
+        }
+    }
+
     /// Parses a URL. `var` names where it came from, for messages.
     pub fn parse(raw: &str, var: &str) -> Result<Self> {
         let raw = raw.trim();
@@ -103,6 +128,19 @@ impl ConnSpec {
             return Err(invalid(&format!(
                 "the scheme is `{scheme}`, expected `postgresql`"
             )));
+        }
+        // `<RDS_PROXY_ENDPOINT>` and the like are not URL syntax at all:
+        // name them as what they are before the URL parser trips over them.
+        let decoded = percent_encoding::percent_decode_str(rest).decode_utf8_lossy();
+        if decoded
+            .find('<')
+            .is_some_and(|open| decoded[open..].contains('>'))
+        {
+            return Err(Error::config(
+                "config.placeholder",
+                format!("{var} still holds a <...> placeholder"),
+                "replace every <...> in the URL with the real value (endpoint, user, database)",
+            ));
         }
         if password_has_raw_reserved_chars(rest) {
             return Err(Error::config(
@@ -158,13 +196,7 @@ impl ConnSpec {
             user,
             password,
             dbname,
-            schema: "public".into(),
-            sslmode: SslMode::Prefer,
-            sslrootcert: None,
-            connect_timeout: None,
-            application_name: None,
-            pgbouncer: false,
-            unknown_params: Vec::new(),
+            ..Self::empty()
         };
         let mut sslaccept: Option<String> = None;
         for (key, value) in url.query_pairs() {
@@ -175,8 +207,10 @@ impl ConnSpec {
                         return Err(invalid("`schema` is empty"));
                     }
                     spec.schema = value;
+                    spec.schema_from_url = true;
                 }
                 "sslmode" => {
+                    spec.sslmode_from_url = true;
                     spec.sslmode = SslMode::parse(&value).ok_or_else(|| {
                         Error::config(
                             "config.invalid_url",
@@ -291,6 +325,16 @@ impl fmt::Display for ConnSpec {
     }
 }
 
+/// A value that is a placeholder from a guide or template, not a value:
+/// `REPLACED_BY_SECRET`, `AWS_IAM_TOKEN`, or `<...>`.
+pub fn is_placeholder(value: &str) -> bool {
+    value.contains("REPLACED_BY_SECRET")
+        || value.contains("AWS_IAM_TOKEN")
+        || value
+            .find('<')
+            .is_some_and(|open| value[open..].contains('>'))
+}
+
 /// `*.proxy-*.rds.amazonaws.com`: an RDS Proxy endpoint.
 pub fn is_rds_proxy_host(host: &str) -> bool {
     let host = host.to_ascii_lowercase();
@@ -335,14 +379,27 @@ fn password_has_raw_reserved_chars(after_scheme: &str) -> bool {
 
 /// Did a `/`, `?` or `#` inside the password end the authority early?
 /// `tail` starts at that character. `user:pa/ss@host/db` leaves an `@` in
-/// the path; `user:pa?ss@host/db` leaves `@host/` in the query. An `@` in a
-/// real query value (`application_name=a@b`) has no `/` after it.
+/// the path; `user:pa?ss@host/db` leaves `@host/db` in the query. An `@` in
+/// a real query value (`application_name=a@b`) is not followed by a host and
+/// a `/`.
 fn authority_cut_short(tail: &str) -> bool {
-    if tail.starts_with('/') {
-        let path_end = tail.find(['?', '#']).unwrap_or(tail.len());
-        tail[..path_end].contains('@')
-    } else {
-        tail.find('@').is_some_and(|at| tail[at..].contains('/'))
+    let path_end = tail.find(['?', '#']).unwrap_or(tail.len());
+    if tail.starts_with('/') && tail[..path_end].contains('@') {
+        return true;
+    }
+    let Some(at) = tail.rfind('@') else {
+        return false;
+    };
+    let rest = &tail[at + 1..];
+    match rest.find('/') {
+        Some(slash) => {
+            let host = &rest[..slash];
+            !host.is_empty()
+                && host
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || ".-_:[]".contains(c))
+        }
+        None => false,
     }
 }
 
@@ -397,6 +454,7 @@ mod tests {
             "postgresql://u:Qz7[Kv9@h/d",
             "postgresql://u:Qz7@Kv9/x@h:5432/d",
             "postgresql://u:Qz7?Kv9@h/d?schema=x",
+            "postgresql://u:Qz7@ss:w/rd?#[]%&+ =!$'()*,;éKv9@127.0.0.1:5432/x",
         ] {
             let err = parse(url).unwrap_err();
             assert_eq!(err.code, "config.unencoded_password", "{url}");

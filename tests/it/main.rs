@@ -3,7 +3,9 @@
 
 mod catalog;
 mod config;
+mod credentials;
 mod dev;
 mod entity;
+mod moto;
 mod runner;
 mod support;

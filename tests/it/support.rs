@@ -59,23 +59,35 @@ pub fn make_traversable(dir: &Path) {
 /// Stops the cluster and removes its directory once this process is gone,
 /// however it ends.
 fn spawn_reaper(cluster: &Cluster, dir: &Path) {
+    let stop = cluster_stop_command(cluster);
+    reap_after_exit(&format!(
+        "{stop} >/dev/null 2>&1; rm -rf '{}'",
+        dir.display()
+    ));
+}
+
+fn cluster_stop_command(cluster: &Cluster) -> String {
     let pg_ctl = cluster.bindir().join("pg_ctl");
     let stop = format!(
         "{} -D '{}' -m immediate stop",
         pg_ctl.display(),
         cluster.data_dir().display()
     );
-    let stop = if unsafe_is_root() {
+    if is_root() {
         format!("runuser -u postgres -- {stop}")
     } else {
         stop
-    };
+    }
+}
+
+/// Runs the shell command `cleanup` once this test process has exited,
+/// however it ends (a panic, a kill, a normal exit).
+pub fn reap_after_exit(cleanup: &str) {
     // The inner subshell is detached (`&`) so it outlives this process; the
     // outer shell returns at once and is waited for.
     let script = format!(
-        "(while kill -0 {pid} 2>/dev/null; do sleep 1; done; {stop} >/dev/null 2>&1; rm -rf '{dir}') &",
+        "(while kill -0 {pid} 2>/dev/null; do sleep 1; done; {cleanup}) >/dev/null 2>&1 &",
         pid = std::process::id(),
-        dir = dir.display()
     );
     Command::new("sh")
         .args(["-c", &script])
@@ -86,7 +98,7 @@ fn spawn_reaper(cluster: &Cluster, dir: &Path) {
         .expect("start the cluster reaper");
 }
 
-fn unsafe_is_root() -> bool {
+pub fn is_root() -> bool {
     Command::new("id")
         .arg("-u")
         .output()
@@ -126,6 +138,7 @@ impl Pg {
             port: self.port(),
             ca: self.cluster.ca_cert(),
             superuser_password: self.superuser_password.clone(),
+            old_passwords: Vec::new(),
         }
     }
 }
@@ -138,6 +151,8 @@ pub struct TestDb {
     pub port: u16,
     pub ca: PathBuf,
     superuser_password: String,
+    /// Passwords the role had before: no output may show them either.
+    old_passwords: Vec<String>,
 }
 
 impl TestDb {
@@ -179,7 +194,33 @@ impl TestDb {
     }
 
     pub fn secrets(&self) -> Vec<String> {
-        vec![self.password.clone(), self.superuser_password.clone()]
+        let mut all = vec![self.password.clone(), self.superuser_password.clone()];
+        all.extend(self.old_passwords.iter().cloned());
+        all
+    }
+
+    /// Changes the owner role's password in the database.
+    pub fn set_password(&mut self, password: &str) {
+        self.psql(&format!(
+            "ALTER ROLE \"{}\" PASSWORD '{}'",
+            self.role,
+            password.replace('\'', "''")
+        ));
+        let old = std::mem::replace(&mut self.password, password.to_string());
+        self.old_passwords.push(old);
+    }
+
+    /// The rotation-template JSON of a secret for the owner role.
+    pub fn secret_json(&self) -> String {
+        serde_json::json!({
+            "engine": "postgres",
+            "host": "127.0.0.1",
+            "port": self.port.to_string(),
+            "dbname": self.name,
+            "username": self.role,
+            "password": self.password,
+        })
+        .to_string()
     }
 
     /// SQL as the superuser in this database.
@@ -218,16 +259,20 @@ impl TestDb {
 /// environment of the test run, started in a fresh empty directory.
 pub fn bin(path: impl AsRef<Path>) -> Command {
     let mut cmd = Command::new(path.as_ref());
-    for var in [
-        "DATABASE_URL",
-        "DIRECT_URL",
-        "PGPASSWORD",
-        "PGHOST",
-        "PGPORT",
-        "PGUSER",
-        "RUST_LOG",
-    ] {
-        cmd.env_remove(var);
+    for (var, _) in std::env::vars() {
+        let inherited_setting = var.starts_with("AWS_")
+            || var.starts_with("PG")
+            || var.starts_with("DB_")
+            || [
+                "DATABASE_URL",
+                "DIRECT_URL",
+                "MIGRATION_SECRET_ARN",
+                "RUST_LOG",
+            ]
+            .contains(&var.as_str());
+        if inherited_setting {
+            cmd.env_remove(var);
+        }
     }
     cmd.current_dir(empty_dir());
     cmd

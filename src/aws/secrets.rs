@@ -1,0 +1,199 @@
+//! Reading a database secret from AWS Secrets Manager.
+//!
+//! The version stage is always passed explicitly (`AWSCURRENT` unless asked
+//! otherwise): a get without one can return a stale version in some
+//! implementations, and being explicit is correct against AWS too. Errors
+//! become diagnosis codes with hints; no secret value ever reaches a message.
+
+use aws_config::SdkConfig;
+use aws_sdk_secretsmanager::Client;
+use aws_sdk_secretsmanager::config::Region;
+use aws_sdk_secretsmanager::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueError;
+
+use crate::config::DbSecret;
+use crate::error::{Error, Exit, Result};
+
+/// A Secrets Manager client for one region (or the SDK's default region).
+#[derive(Clone, Debug)]
+pub struct Secrets {
+    client: Client,
+}
+
+impl Secrets {
+    /// A client from the shared SDK configuration, in `region` when given.
+    pub fn new(config: &SdkConfig, region: Option<&str>) -> Self {
+        let mut builder = aws_sdk_secretsmanager::config::Builder::from(config);
+        if let Some(region) = region {
+            builder = builder.region(Region::new(region.to_string()));
+        }
+        Self {
+            client: Client::from_conf(builder.build()),
+        }
+    }
+
+    /// Wraps a client built elsewhere (tests use the SDK's replay client).
+    pub fn from_client(client: Client) -> Self {
+        Self { client }
+    }
+
+    /// Reads `id` (an ARN or a name) at version stage `stage`.
+    pub async fn fetch(&self, id: &str, stage: &str) -> Result<DbSecret> {
+        if self.client.config().region().is_none() {
+            return Err(Error::config(
+                "config.region_missing",
+                format!("no AWS region for secret {id}"),
+                "use the secret's full ARN (it names the region), pass --region, or set AWS_REGION",
+            ));
+        }
+        let output = self
+            .client
+            .get_secret_value()
+            .secret_id(id)
+            .version_stage(stage)
+            .send()
+            .await
+            .map_err(|e| classify(&e, id, stage))?;
+        let arn = output.arn().unwrap_or(id);
+        let version = output.version_id().unwrap_or("unknown");
+        let text = output.secret_string().ok_or_else(|| {
+            Error::config(
+                "secret.malformed",
+                format!(
+                    "secret {arn} (version {version}, {stage}) holds binary data, not a JSON string"
+                ),
+                "store the credentials as a JSON SecretString with \"username\" and \"password\"",
+            )
+        })?;
+        DbSecret::parse(text, arn, version, stage)
+    }
+}
+
+/// Maps a failed `GetSecretValue` to a diagnosis code.
+fn classify(e: &SdkError<GetSecretValueError>, id: &str, stage: &str) -> Error {
+    match e {
+        SdkError::ServiceError(service) => {
+            let err = service.err();
+            let code = err.code().unwrap_or("unknown");
+            let aws_message = err.message().unwrap_or("");
+            if err.is_resource_not_found_exception() {
+                Error::config(
+                    "secret.not_found",
+                    format!("Secrets Manager has no secret {id} at stage {stage}: {aws_message}"),
+                    "check the ARN or name in DB_SECRET_ARN / MIGRATION_SECRET_ARN, the region \
+                     (the ARN's region wins; else --region or AWS_REGION) and the account",
+                )
+            } else if code == "AccessDeniedException" || err.is_decryption_failure() {
+                Error::connect(
+                    "secret.access_denied",
+                    format!("reading secret {id} was denied ({code}): {aws_message}"),
+                    "allow secretsmanager:GetSecretValue on this secret in the caller's IAM \
+                     policy, and kms:Decrypt on the KMS key that encrypts it (for a \
+                     customer-managed key, also in the key policy)",
+                )
+            } else if err.is_invalid_request_exception() {
+                Error::config(
+                    "secret.unavailable",
+                    format!("secret {id} cannot be read ({code}): {aws_message}"),
+                    "the secret may be scheduled for deletion or lack a version at this stage; \
+                     check it in the Secrets Manager console",
+                )
+            } else {
+                Error::connect(
+                    "secret.error",
+                    format!("reading secret {id} failed ({code}): {aws_message}"),
+                    "retry; if it persists, check the Secrets Manager service health",
+                )
+            }
+        }
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => {
+            let detail = DisplayErrorContext(e).to_string();
+            if detail.contains("credentials") {
+                Error::new(
+                    Exit::Usage,
+                    "aws.no_credentials",
+                    format!("no AWS credentials to read secret {id}: {detail}"),
+                    "provide credentials the AWS way: an IAM role (Lambda, ECS, EC2), \
+                     AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
+                )
+            } else {
+                Error::connect(
+                    "secret.unreachable",
+                    format!("cannot reach Secrets Manager for secret {id}: {detail}"),
+                    "check network access to the Secrets Manager endpoint (inside a VPC: a VPC \
+                     endpoint or a NAT gateway) and AWS_ENDPOINT_URL if set",
+                )
+            }
+        }
+        other => Error::connect(
+            "secret.error",
+            format!("reading secret {id} failed: {}", DisplayErrorContext(other)),
+            "run with -v for details",
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_credential_types::Credentials;
+    use aws_sdk_secretsmanager::config::BehaviorVersion;
+    use aws_smithy_http_client::test_util::infallible_client_fn;
+
+    /// A client whose every call gets `status` and the JSON error `body`,
+    /// parsed by the SDK exactly as a real response would be.
+    fn answering(status: u16, body: &'static str) -> Secrets {
+        let conf = aws_sdk_secretsmanager::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .credentials_provider(Credentials::new("AKID", "secret", None, None, "test"))
+            .http_client(infallible_client_fn(move |_| {
+                http::Response::builder()
+                    .status(status)
+                    .header("content-type", "application/x-amz-json-1.1")
+                    .body(body)
+                    .expect("static response")
+            }))
+            .build();
+        Secrets::from_client(Client::from_conf(conf))
+    }
+
+    fn fetch_error(secrets: &Secrets) -> Error {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(secrets.fetch("arn:aws:secretsmanager:us-east-1:1:secret:db", "AWSCURRENT"))
+            .unwrap_err()
+    }
+
+    #[test]
+    fn access_denied_is_exit_3_with_the_permission_to_add() {
+        let e = fetch_error(&answering(
+            400,
+            r#"{"__type":"AccessDeniedException","Message":"User: arn:aws:sts::1:assumed-role/lambda/fn is not authorized to perform: secretsmanager:GetSecretValue"}"#,
+        ));
+        assert_eq!((e.code, e.exit), ("secret.access_denied", Exit::Connect));
+        assert!(e.message.contains("not authorized"), "{}", e.message);
+        assert!(e.hint.contains("secretsmanager:GetSecretValue") && e.hint.contains("kms:Decrypt"));
+    }
+
+    #[test]
+    fn kms_decryption_failure_is_access_denied() {
+        let e = fetch_error(&answering(
+            400,
+            r#"{"__type":"DecryptionFailure","Message":"Access to KMS is not allowed"}"#,
+        ));
+        assert_eq!(e.code, "secret.access_denied");
+    }
+
+    #[test]
+    fn not_found_is_a_configuration_error() {
+        let e = fetch_error(&answering(
+            400,
+            r#"{"__type":"ResourceNotFoundException","Message":"Secrets Manager can't find the specified secret."}"#,
+        ));
+        assert_eq!((e.code, e.exit), ("secret.not_found", Exit::Usage));
+        assert!(e.hint.contains("region"));
+    }
+}

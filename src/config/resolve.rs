@@ -1,0 +1,911 @@
+//! The two pure steps of resolution: [`plan`] (what the flags and variables
+//! say) and [`resolve`] (that plus the fetched secret, into a connection
+//! with the provenance of every part).
+//!
+//! Precedence, each part from the first source that has it:
+//! 1. flags (`--database-url`, `--secret-id`, `--iam`, `--host`, `--port`,
+//!    `--user`, `--dbname`, `--region`);
+//! 2. the process environment, then 3. the env file (per variable);
+//! 4. the secret: user and password always; host, port and database only
+//!    when there is no URL (with a URL, the URL is a template);
+//! 5. IAM: a fresh token replaces the password, and TLS becomes at least
+//!    `require`.
+//!
+//! The migration connection uses `DIRECT_URL` / `MIGRATION_SECRET_ARN`, and
+//! falls back to the app connection when both are unset. Choices made where
+//! DESIGN.md is silent: a `DIRECT_URL` without a usable password (none, or a
+//! placeholder) takes its credentials from `DB_SECRET_ARN`, or from IAM with
+//! `DB_IAM_AUTH`, like the app connection; `DB_SSLMODE` and `DB_SSLROOTCERT`
+//! fill in only what the URL does not set.
+
+use std::path::PathBuf;
+
+use super::db_secret::DbSecret;
+use super::url::is_placeholder;
+use super::{ConnSpec, Origin, Sources, SslMode};
+use crate::env_vars as vars;
+use crate::error::{Error, Result};
+use crate::secret::Secret;
+
+/// The two connections of DESIGN.md.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Which {
+    /// The Lambda's: `DATABASE_URL`, `DB_SECRET_ARN`, `DB_IAM_AUTH`.
+    App,
+    /// Migrations': `DIRECT_URL`, `MIGRATION_SECRET_ARN`, else the app's.
+    Migration,
+}
+
+impl Which {
+    pub fn label(self) -> &'static str {
+        match self {
+            Which::App => "app",
+            Which::Migration => "migration",
+        }
+    }
+}
+
+/// What the flags and variables say about one connection.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    pub which: Which,
+    /// The migration connection has no sources of its own and uses the app's.
+    pub same_as_app: bool,
+    pub url: Option<(String, Origin)>,
+    pub secret_id: Option<(String, Origin)>,
+    pub secret_stage: (String, Origin),
+    /// Set when the password is to be an RDS IAM auth token.
+    pub iam: Option<Origin>,
+    /// `--region`, the secret ARN's region, or `AWS_REGION`/`AWS_DEFAULT_REGION`.
+    pub region: Option<(String, Origin)>,
+    pub host: Option<(String, Origin)>,
+    pub port: Option<(u16, Origin)>,
+    pub user: Option<(String, Origin)>,
+    pub dbname: Option<(String, Origin)>,
+    pub sslmode: Option<(SslMode, Origin)>,
+    pub sslrootcert: Option<(PathBuf, Origin)>,
+}
+
+/// Reads flags and variables for connection `which`. No network.
+pub fn plan(sources: &Sources, which: Which) -> Result<Plan> {
+    let flags = &sources.flags;
+    let flag_url = flags
+        .database_url
+        .clone()
+        .map(|u| (u, Origin::Flag("--database-url")));
+    let flag_secret = flags
+        .secret_id
+        .clone()
+        .map(|s| (s, Origin::Flag("--secret-id")));
+
+    let app_iam = || {
+        if flags.iam {
+            Some(Origin::Flag("--iam"))
+        } else {
+            sources
+                .flag_var(vars::DB_IAM_AUTH)
+                .and_then(|(on, origin)| on.then_some(origin))
+        }
+    };
+
+    let (url, secret_id, iam, same_as_app) = match which {
+        Which::App => (
+            flag_url.or_else(|| sources.var(vars::DATABASE_URL)),
+            flag_secret.or_else(|| sources.var(vars::DB_SECRET_ARN)),
+            app_iam(),
+            false,
+        ),
+        Which::Migration => {
+            let own_url = flag_url.or_else(|| sources.var(vars::DIRECT_URL));
+            let own_secret = flag_secret.or_else(|| sources.var(vars::MIGRATION_SECRET_ARN));
+            match (own_url, own_secret) {
+                (None, None) => (
+                    sources.var(vars::DATABASE_URL),
+                    sources.var(vars::DB_SECRET_ARN),
+                    app_iam(),
+                    true,
+                ),
+                (Some(url), None) if lacks_password(&url.0) => {
+                    // A DIRECT_URL template borrows the app's credentials.
+                    let secret = sources.var(vars::DB_SECRET_ARN);
+                    let iam = if secret.is_none() { app_iam() } else { None };
+                    (Some(url), secret, iam, false)
+                }
+                (url, secret) => (
+                    url,
+                    secret,
+                    flags.iam.then_some(Origin::Flag("--iam")),
+                    false,
+                ),
+            }
+        }
+    };
+
+    if url.is_none() && secret_id.is_none() && flags.host.is_none() {
+        return Err(missing(which));
+    }
+
+    let secret_stage = flags.secret_stage.clone().map_or_else(
+        || ("AWSCURRENT".to_string(), Origin::Default("AWSCURRENT")),
+        |s| (s, Origin::Flag("--secret-stage")),
+    );
+    let region = flags
+        .region
+        .clone()
+        .map(|r| (r, Origin::Flag("--region")))
+        .or_else(|| {
+            let (id, origin) = secret_id.as_ref()?;
+            arn_region(id).map(|r| (r.to_string(), origin.clone()))
+        })
+        .or_else(|| sources.var(vars::AWS_REGION))
+        .or_else(|| sources.var(vars::AWS_DEFAULT_REGION));
+    let sslmode = match sources.var(vars::DB_SSLMODE) {
+        Some((v, origin)) => Some((
+            SslMode::parse(&v).ok_or_else(|| {
+                Error::config(
+                    "config.invalid",
+                    format!("{origin} is `{v}`, which is not a TLS mode"),
+                    "use one of disable, prefer, require, verify-ca, verify-full",
+                )
+            })?,
+            origin,
+        )),
+        None => None,
+    };
+    Ok(Plan {
+        which,
+        same_as_app,
+        url,
+        secret_id,
+        secret_stage,
+        iam,
+        region,
+        host: flags.host.clone().map(|h| (h, Origin::Flag("--host"))),
+        port: flags.port.map(|p| (p, Origin::Flag("--port"))),
+        user: flags.user.clone().map(|u| (u, Origin::Flag("--user"))),
+        dbname: flags.dbname.clone().map(|d| (d, Origin::Flag("--dbname"))),
+        sslmode,
+        sslrootcert: sources
+            .var(vars::DB_SSLROOTCERT)
+            .map(|(p, origin)| (PathBuf::from(p), origin)),
+    })
+}
+
+/// True when a URL carries no usable password: none, or a placeholder.
+fn lacks_password(url: &str) -> bool {
+    match ConnSpec::parse(url, "the URL") {
+        Ok(spec) => spec
+            .password
+            .as_ref()
+            .is_none_or(|p| p.is_empty() || is_placeholder(p.expose())),
+        Err(_) => false,
+    }
+}
+
+/// The region of a Secrets Manager ARN
+/// (`arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME`).
+pub fn arn_region(id: &str) -> Option<&str> {
+    let mut parts = id.split(':');
+    (parts.next()? == "arn").then_some(())?;
+    parts.next()?; // partition
+    (parts.next()? == "secretsmanager").then_some(())?;
+    parts.next().filter(|r| !r.is_empty())
+}
+
+/// The region in an RDS host name (`x.abc.eu-west-1.rds.amazonaws.com`).
+pub fn rds_host_region(host: &str) -> Option<&str> {
+    let host = host.strip_suffix(".rds.amazonaws.com")?;
+    host.rsplit('.').next().filter(|r| r.contains('-'))
+}
+
+fn missing(which: Which) -> Error {
+    let message = match which {
+        Which::App => "the app connection is not configured",
+        Which::Migration => "no database connection is configured",
+    };
+    Error::config(
+        "config.missing",
+        message,
+        "pass --database-url, set DIRECT_URL or DATABASE_URL (in the environment or in .env), \
+         or DB_SECRET_ARN for a Secrets Manager secret; or run `migrate dev` for a local \
+         database that needs no configuration",
+    )
+}
+
+/// Where each part of a resolved connection came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Origins {
+    pub host: Origin,
+    pub port: Origin,
+    pub user: Origin,
+    pub password: Option<Origin>,
+    pub dbname: Origin,
+    pub schema: Origin,
+    pub sslmode: Origin,
+    pub sslrootcert: Option<Origin>,
+}
+
+/// A connection ready to use, and where each of its parts came from.
+#[derive(Clone, Debug)]
+pub struct Resolved {
+    pub which: Which,
+    pub same_as_app: bool,
+    pub spec: ConnSpec,
+    pub origins: Origins,
+    /// The secret the credentials came from, if any.
+    pub secret: Option<SecretRef>,
+    /// Set when the password must be an IAM token (see [`Resolved::use_iam_token`]).
+    pub iam: Option<Origin>,
+    pub region: Option<(String, Origin)>,
+    /// The variable the URL came from, for placeholder messages.
+    url_origin: Option<Origin>,
+}
+
+/// Which secret version the credentials came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SecretRef {
+    pub id: String,
+    pub arn: String,
+    pub version_id: String,
+    pub stage: String,
+}
+
+/// Merges the plan with the fetched secret. No network.
+pub fn resolve(plan: &Plan, secret: Option<&DbSecret>) -> Result<Resolved> {
+    let which = plan.which;
+    let (mut spec, url_origin) = match &plan.url {
+        Some((raw, origin)) => (ConnSpec::parse(raw, &origin.to_string())?, Some(origin)),
+        None => (ConnSpec::empty(), None),
+    };
+    let from_url = |present: bool| -> Option<Origin> {
+        let origin = url_origin.filter(|_| present)?;
+        Some(Origin::Url(Box::new(origin.clone())))
+    };
+    let default = |what: &'static str| Origin::Default(what);
+    let mut origins = Origins {
+        host: from_url(!spec.host.is_empty()).unwrap_or(default("none")),
+        port: from_url(url_origin.is_some()).unwrap_or(default("5432")),
+        user: from_url(!spec.user.is_empty()).unwrap_or(default("none")),
+        password: from_url(spec.password.is_some()),
+        dbname: from_url(!spec.dbname.is_empty()).unwrap_or(default("none")),
+        schema: from_url(spec.schema_from_url).unwrap_or(default("public")),
+        sslmode: from_url(spec.sslmode_from_url).unwrap_or(default("prefer")),
+        sslrootcert: from_url(spec.sslrootcert.is_some()),
+    };
+
+    if let Some(secret) = secret {
+        let origin = Origin::Secret {
+            arn: secret.arn.clone(),
+            version_id: secret.version_id.clone(),
+            stage: secret.stage.clone(),
+        };
+        spec.user = secret.username.clone();
+        origins.user = origin.clone();
+        spec.password = Some(secret.password.clone());
+        origins.password = Some(origin.clone());
+        // With a URL, the URL is a template: its endpoint and database win.
+        if url_origin.is_none() {
+            if let Some(host) = &secret.host {
+                spec.host = host.clone();
+                origins.host = origin.clone();
+            }
+            if let Some(port) = secret.port {
+                spec.port = port;
+                origins.port = origin.clone();
+            }
+            match &secret.dbname {
+                Some(db) => {
+                    spec.dbname = db.clone();
+                    origins.dbname = origin.clone();
+                }
+                None => {
+                    spec.dbname = "postgres".into();
+                    origins.dbname = default("postgres, as in the rotation templates");
+                }
+            }
+        }
+    }
+
+    // Flags override whatever the URL and the secret said.
+    if let Some((host, origin)) = &plan.host {
+        spec.host = host.clone();
+        origins.host = origin.clone();
+    }
+    if let Some((port, origin)) = &plan.port {
+        spec.port = *port;
+        origins.port = origin.clone();
+    }
+    if let Some((user, origin)) = &plan.user {
+        spec.user = user.clone();
+        origins.user = origin.clone();
+    }
+    if let Some((db, origin)) = &plan.dbname {
+        spec.dbname = db.clone();
+        origins.dbname = origin.clone();
+    }
+    // DB_SSLMODE / DB_SSLROOTCERT fill in what the URL leaves unset.
+    if let Some((mode, origin)) = &plan.sslmode
+        && !spec.sslmode_from_url
+    {
+        spec.sslmode = *mode;
+        origins.sslmode = origin.clone();
+    }
+    if let Some((path, origin)) = &plan.sslrootcert
+        && spec.sslrootcert.is_none()
+    {
+        spec.sslrootcert = Some(path.clone());
+        origins.sslrootcert = Some(origin.clone());
+    }
+
+    let where_from = secret
+        .map(|s| format!("secret {}", s.arn))
+        .unwrap_or_else(|| "the configuration".into());
+    if spec.host.is_empty() {
+        return Err(Error::config(
+            "config.missing_host",
+            format!(
+                "the {} connection has no host: {where_from} does not name one",
+                which.label()
+            ),
+            "an RDS-managed secret holds only username and password: set DATABASE_URL \
+             (or DIRECT_URL) as a template with the endpoint and database, e.g. \
+             postgresql://REPLACED_BY_SECRET@HOST:5432/DATABASE, or pass --host",
+        ));
+    }
+    if spec.user.is_empty() {
+        return Err(Error::config(
+            "config.missing_user",
+            format!("the {} connection has no user name", which.label()),
+            "put the user in the URL or the secret, or pass --user",
+        ));
+    }
+    if spec.dbname.is_empty() {
+        spec.dbname = "postgres".into();
+        origins.dbname = default("postgres");
+    }
+
+    Ok(Resolved {
+        which,
+        same_as_app: plan.same_as_app,
+        spec,
+        origins,
+        secret: secret.map(|s| SecretRef {
+            id: plan
+                .secret_id
+                .as_ref()
+                .map_or_else(|| s.arn.clone(), |(id, _)| id.clone()),
+            arn: s.arn.clone(),
+            version_id: s.version_id.clone(),
+            stage: s.stage.clone(),
+        }),
+        iam: plan.iam.clone(),
+        region: plan.region.clone(),
+        url_origin: url_origin.cloned(),
+    })
+}
+
+impl Resolved {
+    /// The region an IAM token is signed for: the plan's, else the one in an
+    /// `*.rds.amazonaws.com` host. Never a silent default.
+    pub fn iam_region(&self) -> Option<(String, Origin)> {
+        self.region.clone().or_else(|| {
+            rds_host_region(&self.spec.host)
+                .map(|r| (r.to_string(), Origin::Iam("region of the RDS host name")))
+        })
+    }
+
+    /// Replaces the password with an IAM token and raises TLS to `require`.
+    pub fn use_iam_token(&mut self, token: Secret, region: &str) {
+        self.spec.password = Some(token);
+        self.origins.password = Some(Origin::Iam(if region.is_empty() {
+            "auth token"
+        } else {
+            "fresh auth token"
+        }));
+        if matches!(
+            self.spec.sslmode,
+            SslMode::Disable | SslMode::Allow | SslMode::Prefer
+        ) {
+            self.spec.sslmode = SslMode::Require;
+            self.origins.sslmode = Origin::Iam("IAM authentication requires TLS");
+        }
+    }
+
+    /// A placeholder that survived resolution is an error naming the
+    /// variable that should have replaced it.
+    pub fn check_placeholders(&self) -> Result<()> {
+        let parts = [
+            ("user", Some(self.spec.user.as_str())),
+            ("password", self.spec.password.as_ref().map(Secret::expose)),
+            ("host", Some(self.spec.host.as_str())),
+            ("database", Some(self.spec.dbname.as_str())),
+        ];
+        let Some((part, value)) = parts
+            .iter()
+            .find_map(|(part, v)| v.filter(|v| is_placeholder(v)).map(|v| (*part, v)))
+        else {
+            return Ok(());
+        };
+        let source = self
+            .url_origin
+            .as_ref()
+            .map_or_else(|| "the configuration".to_string(), ToString::to_string);
+        let secret_var = match self.which {
+            Which::App => vars::DB_SECRET_ARN,
+            Which::Migration => "MIGRATION_SECRET_ARN (or DB_SECRET_ARN)",
+        };
+        let (shown, hint) = if value.contains("REPLACED_BY_SECRET") {
+            (
+                "REPLACED_BY_SECRET",
+                format!(
+                    "set {secret_var} to the secret's ARN: the URL is then a template and the \
+                     secret supplies user and password"
+                ),
+            )
+        } else if value.contains("AWS_IAM_TOKEN") {
+            (
+                "AWS_IAM_TOKEN",
+                "set DB_IAM_AUTH=true (or pass --iam): the password is then a fresh RDS IAM \
+                 auth token"
+                    .to_string(),
+            )
+        } else {
+            (
+                "<...>",
+                "replace the <...> placeholder with the real value".to_string(),
+            )
+        };
+        Err(Error::config(
+            "config.placeholder",
+            format!(
+                "the {} connection's {part} is still the placeholder {shown} (from {source})",
+                self.which.label()
+            ),
+            hint,
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{ConnFlags, DotEnv, dotenv::DotEnvValue};
+
+    fn sources(flags: ConnFlags, env: &[(&str, &str)], file: &[(&str, &str)]) -> Sources {
+        Sources {
+            flags,
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            dotenv: DotEnv {
+                path: Some(PathBuf::from(".env")),
+                values: file
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (k, v))| {
+                        (
+                            k.to_string(),
+                            DotEnvValue {
+                                value: v.to_string(),
+                                line: Some(i + 1),
+                            },
+                        )
+                    })
+                    .collect(),
+            },
+        }
+    }
+
+    fn secret(json: &str) -> DbSecret {
+        DbSecret::parse(
+            json,
+            "arn:aws:secretsmanager:eu-west-1:1:secret:db-AbC",
+            "v7",
+            "AWSCURRENT",
+        )
+        .unwrap()
+    }
+
+    const ARN: &str = "arn:aws:secretsmanager:eu-west-1:1:secret:db-AbC";
+
+    /// Flag, environment, env file, expected user, expected origin.
+    type Case<'a> = (
+        Option<&'a str>,
+        &'a [(&'a str, &'a str)],
+        &'a [(&'a str, &'a str)],
+        &'a str,
+        &'a str,
+    );
+
+    #[test]
+    fn migration_url_precedence_matrix() {
+        const F: &str = "postgresql://flag@h/d";
+        const E_DIRECT: &str = "postgresql://env_direct:pw@h/d";
+        const E_APP: &str = "postgresql://env_app:pw@h/d";
+        const D_DIRECT: &str = "postgresql://file_direct:pw@h/d";
+        const D_APP: &str = "postgresql://file_app:pw@h/d";
+        let cases: &[Case] = &[
+            (
+                Some(F),
+                &[("DIRECT_URL", E_DIRECT)],
+                &[("DIRECT_URL", D_DIRECT)],
+                "flag",
+                "--database-url",
+            ),
+            (
+                None,
+                &[("DIRECT_URL", E_DIRECT), ("DATABASE_URL", E_APP)],
+                &[("DIRECT_URL", D_DIRECT)],
+                "env_direct",
+                "DIRECT_URL (environment)",
+            ),
+            (
+                None,
+                &[("DATABASE_URL", E_APP)],
+                &[("DIRECT_URL", D_DIRECT)],
+                "file_direct",
+                "DIRECT_URL (.env line 1)",
+            ),
+            (
+                None,
+                &[("DATABASE_URL", E_APP)],
+                &[("DATABASE_URL", D_APP)],
+                "env_app",
+                "DATABASE_URL (environment)",
+            ),
+            (
+                None,
+                &[("DIRECT_URL", "")],
+                &[("X", "1"), ("DATABASE_URL", D_APP)],
+                "file_app",
+                "DATABASE_URL (.env line 2)",
+            ),
+        ];
+        for (flag, env, file, user, origin) in cases {
+            let flags = ConnFlags {
+                database_url: flag.map(String::from),
+                ..Default::default()
+            };
+            let plan = plan(&sources(flags, env, file), Which::Migration).unwrap();
+            let r = resolve(&plan, None).unwrap();
+            assert_eq!(
+                (r.spec.user.as_str(), r.origins.user.to_string().as_str()),
+                (*user, *origin)
+            );
+        }
+    }
+
+    #[test]
+    fn nothing_configured_names_every_way_out() {
+        let err = plan(&sources(ConnFlags::default(), &[], &[]), Which::Migration).unwrap_err();
+        assert_eq!(err.code, "config.missing");
+        assert_eq!(err.exit, crate::error::Exit::Usage);
+        for way in [
+            "--database-url",
+            "DIRECT_URL",
+            "DATABASE_URL",
+            ".env",
+            "DB_SECRET_ARN",
+            "migrate dev",
+        ] {
+            assert!(err.hint.contains(way), "{way}");
+        }
+    }
+
+    #[test]
+    fn a_url_plus_a_secret_is_a_template() {
+        let s = sources(
+            ConnFlags::default(),
+            &[
+                (
+                    "DATABASE_URL",
+                    "postgresql://REPLACED_BY_SECRET:REPLACED_BY_SECRET@proxy.example:5432/impulse?schema=app",
+                ),
+                ("DB_SECRET_ARN", ARN),
+            ],
+            &[],
+        );
+        let plan = plan(&s, Which::App).unwrap();
+        assert_eq!(
+            plan.region,
+            Some(("eu-west-1".into(), Origin::Env("DB_SECRET_ARN")))
+        );
+        let r = resolve(
+            &plan,
+            Some(&secret(
+                r#"{"username":"impulse_app","password":"s3","host":"elsewhere"}"#,
+            )),
+        )
+        .unwrap();
+        assert_eq!(r.spec.host, "proxy.example");
+        assert_eq!(r.spec.user, "impulse_app");
+        assert_eq!(r.spec.password.as_ref().unwrap().expose(), "s3");
+        assert_eq!(r.spec.schema, "app");
+        assert_eq!(r.origins.host.to_string(), "DATABASE_URL (environment)");
+        assert_eq!(
+            r.origins.user.to_string(),
+            format!("secret {ARN} version v7 (AWSCURRENT)")
+        );
+        r.check_placeholders().unwrap();
+    }
+
+    #[test]
+    fn a_secret_alone_gives_the_endpoint() {
+        let s = sources(
+            ConnFlags::default(),
+            &[("DB_SECRET_ARN", ARN), ("DB_SSLMODE", "verify-full")],
+            &[],
+        );
+        let plan = plan(&s, Which::App).unwrap();
+        let r = resolve(
+            &plan,
+            Some(&secret(
+                r#"{"username":"u","password":"p","host":"db","port":"6543"}"#,
+            )),
+        )
+        .unwrap();
+        assert_eq!(
+            (r.spec.host.as_str(), r.spec.port, r.spec.dbname.as_str()),
+            ("db", 6543, "postgres")
+        );
+        assert_eq!(r.spec.sslmode, SslMode::VerifyFull);
+        assert_eq!(r.origins.sslmode, Origin::Env("DB_SSLMODE"));
+    }
+
+    #[test]
+    fn rds_managed_secret_without_url_names_the_missing_host() {
+        let s = sources(ConnFlags::default(), &[("DB_SECRET_ARN", ARN)], &[]);
+        let plan = plan(&s, Which::App).unwrap();
+        let err = resolve(
+            &plan,
+            Some(&secret(r#"{"username":"postgres","password":"p"}"#)),
+        )
+        .unwrap_err();
+        assert_eq!(
+            (err.code, err.exit),
+            ("config.missing_host", crate::error::Exit::Usage)
+        );
+        assert!(
+            err.message.contains("no host") && err.message.contains(ARN),
+            "{}",
+            err.message
+        );
+        // --host fills it.
+        let flags = ConnFlags {
+            host: Some("db.internal".into()),
+            ..Default::default()
+        };
+        let s = sources(flags, &[("DB_SECRET_ARN", ARN)], &[]);
+        let r = resolve(
+            &plan_for(&s),
+            Some(&secret(r#"{"username":"postgres","password":"p"}"#)),
+        )
+        .unwrap();
+        assert_eq!(r.spec.host, "db.internal");
+        assert_eq!(r.origins.host, Origin::Flag("--host"));
+    }
+
+    fn plan_for(s: &Sources) -> Plan {
+        plan(s, Which::App).unwrap()
+    }
+
+    #[test]
+    fn migration_falls_back_to_the_app_connection() {
+        let s = sources(
+            ConnFlags::default(),
+            &[
+                ("DATABASE_URL", "postgresql://a:p@h/d"),
+                ("DB_SECRET_ARN", ARN),
+            ],
+            &[],
+        );
+        let p = plan(&s, Which::Migration).unwrap();
+        assert!(p.same_as_app);
+        assert_eq!(p.secret_id.unwrap().1, Origin::Env("DB_SECRET_ARN"));
+
+        // Its own secret and URL win.
+        let s = sources(
+            ConnFlags::default(),
+            &[
+                ("DATABASE_URL", "postgresql://a:p@proxy/d"),
+                ("DB_SECRET_ARN", ARN),
+                ("DIRECT_URL", "postgresql://m:p@direct/d"),
+                ("MIGRATION_SECRET_ARN", "migration-secret"),
+            ],
+            &[],
+        );
+        let p = plan(&s, Which::Migration).unwrap();
+        assert!(!p.same_as_app);
+        assert_eq!(p.url.unwrap().0, "postgresql://m:p@direct/d");
+        assert_eq!(p.secret_id.unwrap().0, "migration-secret");
+
+        // A DIRECT_URL template borrows the app's secret; one with its own password does not.
+        let s = sources(
+            ConnFlags::default(),
+            &[
+                ("DB_SECRET_ARN", ARN),
+                ("DIRECT_URL", "postgresql://REPLACED_BY_SECRET@direct/d"),
+            ],
+            &[],
+        );
+        assert_eq!(
+            plan(&s, Which::Migration).unwrap().secret_id.unwrap().0,
+            ARN
+        );
+        let s = sources(
+            ConnFlags::default(),
+            &[
+                ("DB_SECRET_ARN", ARN),
+                ("DIRECT_URL", "postgresql://master:pw@direct/d"),
+            ],
+            &[],
+        );
+        assert!(plan(&s, Which::Migration).unwrap().secret_id.is_none());
+    }
+
+    #[test]
+    fn placeholders_name_the_variable_that_should_fill_them() {
+        let cases = [
+            (
+                "postgresql://REPLACED_BY_SECRET:REPLACED_BY_SECRET@h/d",
+                "REPLACED_BY_SECRET",
+                "DB_SECRET_ARN",
+            ),
+            (
+                "postgresql://impulse_app:AWS_IAM_TOKEN@h/d",
+                "AWS_IAM_TOKEN",
+                "DB_IAM_AUTH=true",
+            ),
+            (
+                "postgresql://impulse_app:%3Cpassword%3E@h/d",
+                "<...>",
+                "<...>",
+            ),
+            (
+                "postgresql://u:p@<RDS_PROXY_ENDPOINT>:5432/d",
+                "<...>",
+                "<...>",
+            ),
+            (
+                "postgresql://u:p@%3Cyour-proxy-endpoint%3E/d",
+                "<...>",
+                "<...>",
+            ),
+        ];
+        for (url, shown, hint) in cases {
+            let s = sources(ConnFlags::default(), &[("DATABASE_URL", url)], &[]);
+            let err = resolve(&plan(&s, Which::App).unwrap(), None)
+                .and_then(|r| r.check_placeholders())
+                .unwrap_err();
+            assert_eq!(err.code, "config.placeholder", "{url}");
+            assert!(err.message.contains(shown), "{}", err.message);
+            assert!(
+                err.message.contains("DATABASE_URL (environment)"),
+                "{}",
+                err.message
+            );
+            assert!(err.hint.contains(hint), "{}", err.hint);
+        }
+    }
+
+    #[test]
+    fn iam_replaces_the_password_and_requires_tls() {
+        let s = sources(
+            ConnFlags::default(),
+            &[
+                (
+                    "DATABASE_URL",
+                    "postgresql://impulse_app:AWS_IAM_TOKEN@db.abc.us-west-2.rds.amazonaws.com/impulse",
+                ),
+                ("DB_IAM_AUTH", "true"),
+            ],
+            &[],
+        );
+        let p = plan(&s, Which::App).unwrap();
+        assert_eq!(p.iam, Some(Origin::Env("DB_IAM_AUTH")));
+        let mut r = resolve(&p, None).unwrap();
+        let (region, origin) = r.iam_region().unwrap();
+        assert_eq!(region, "us-west-2");
+        assert!(matches!(origin, Origin::Iam(_)));
+        r.use_iam_token(Secret::new("token"), &region);
+        assert_eq!(r.spec.sslmode, SslMode::Require);
+        r.check_placeholders().unwrap();
+        // An explicit --region wins over the host's.
+        let flags = ConnFlags {
+            region: Some("eu-central-1".into()),
+            ..Default::default()
+        };
+        let s = sources(
+            flags,
+            &[
+                (
+                    "DATABASE_URL",
+                    "postgresql://u@db.abc.us-west-2.rds.amazonaws.com/d",
+                ),
+                ("DB_IAM_AUTH", "1"),
+            ],
+            &[],
+        );
+        assert_eq!(
+            resolve(&plan(&s, Which::App).unwrap(), None)
+                .unwrap()
+                .iam_region()
+                .unwrap()
+                .0,
+            "eu-central-1"
+        );
+        // No region anywhere for a host that is not RDS's: none, not us-east-1.
+        let s = sources(
+            ConnFlags::default(),
+            &[
+                ("DATABASE_URL", "postgresql://u@db.internal/d"),
+                ("DB_IAM_AUTH", "yes"),
+            ],
+            &[],
+        );
+        assert!(
+            resolve(&plan(&s, Which::App).unwrap(), None)
+                .unwrap()
+                .iam_region()
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn regions_from_arns_and_hosts() {
+        assert_eq!(arn_region(ARN), Some("eu-west-1"));
+        assert_eq!(arn_region("my-secret"), None);
+        assert_eq!(
+            rds_host_region("impulse.proxy-abc.ap-southeast-2.rds.amazonaws.com"),
+            Some("ap-southeast-2")
+        );
+        assert_eq!(rds_host_region("db.example.com"), None);
+    }
+
+    #[test]
+    fn region_precedence() {
+        let flags = ConnFlags {
+            region: Some("r-flag".into()),
+            ..Default::default()
+        };
+        let env = [("DB_SECRET_ARN", ARN), ("AWS_REGION", "r-env")];
+        assert_eq!(
+            plan(&sources(flags, &env, &[]), Which::App)
+                .unwrap()
+                .region
+                .unwrap()
+                .0,
+            "r-flag"
+        );
+        assert_eq!(
+            plan(&sources(ConnFlags::default(), &env, &[]), Which::App)
+                .unwrap()
+                .region
+                .unwrap()
+                .0,
+            "eu-west-1"
+        );
+        let env = [
+            ("DB_SECRET_ARN", "name-only"),
+            ("AWS_DEFAULT_REGION", "r-default"),
+        ];
+        assert_eq!(
+            plan(
+                &sources(ConnFlags::default(), &env, &[("AWS_REGION", "r-file")]),
+                Which::App
+            )
+            .unwrap()
+            .region
+            .unwrap(),
+            (
+                "r-file".to_string(),
+                Origin::DotEnv {
+                    var: "AWS_REGION",
+                    path: PathBuf::from(".env"),
+                    line: Some(1)
+                }
+            )
+        );
+    }
+}
