@@ -21,6 +21,7 @@ pub mod error;
 pub mod history;
 pub mod lock;
 pub mod output;
+pub mod prisma;
 pub mod runner;
 pub mod secret;
 
