@@ -107,6 +107,8 @@ pub enum Command {
     Down(DownArgs),
     /// List applied and pending migrations (needs no DDL rights).
     Status(StatusArgs),
+    /// Bring the app role to least privilege (or, with --check, show the difference).
+    Grant(GrantArgs),
     /// Show the resolved URLs (password as ****) and where each part came from.
     Url,
     /// Print a fresh RDS IAM auth token for the app connection (for PGPASSWORD).
@@ -125,6 +127,21 @@ pub struct UpArgs {
     /// Apply at most this many pending migrations [default: all].
     #[arg(long, value_name = "N")]
     pub steps: Option<u32>,
+
+    /// Do not reconcile the app role's privileges afterwards.
+    #[arg(long)]
+    pub no_grants: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct GrantArgs {
+    /// Change nothing; print the difference and exit 1 if there is any.
+    #[arg(long, conflicts_with = "sync_password")]
+    pub check: bool,
+
+    /// Also set the app role's password to the AWSCURRENT value of DB_SECRET_ARN.
+    #[arg(long)]
+    pub sync_password: bool,
 }
 
 #[derive(Debug, Args)]

@@ -519,7 +519,7 @@ fn set_mode(path: &Path, mode: u32) -> Result<()> {
 }
 
 /// Writes a file only its owner can read.
-fn write_private(path: &Path, contents: &str) -> Result<()> {
+pub fn write_private(path: &Path, contents: &str) -> Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
     let mut file = std::fs::OpenOptions::new()

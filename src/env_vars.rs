@@ -16,6 +16,9 @@ pub const DB_SECRET_ARN: &str = "DB_SECRET_ARN";
 pub const MIGRATION_SECRET_ARN: &str = "MIGRATION_SECRET_ARN";
 /// `true`: the app connection's password is a fresh RDS IAM auth token.
 pub const DB_IAM_AUTH: &str = "DB_IAM_AUTH";
+/// The app role that `grant` manages [default: the app connection's user
+/// when it differs from the migration user, else `impulse_app`].
+pub const DB_APP_USER: &str = "DB_APP_USER";
 /// TLS mode when the URL does not set `sslmode` (or there is no URL).
 pub const DB_SSLMODE: &str = "DB_SSLMODE";
 /// CA bundle when the URL does not set `sslrootcert` (the RDS CA bundle).

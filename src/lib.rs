@@ -18,6 +18,7 @@ pub mod connector;
 pub mod devdb;
 pub mod env_vars;
 pub mod error;
+pub mod grants;
 pub mod history;
 pub mod lock;
 pub mod output;

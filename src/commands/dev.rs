@@ -3,18 +3,23 @@
 //! applies every migration under the lock, and prints the URL to use.
 //! `migrate dev --stop` stops the server; the data stays.
 //!
-//! The printed URL holds the generated password of the local superuser: it
-//! is the command's result, for a throwaway cluster that only listens on
-//! 127.0.0.1, and it goes to stdout only. Progress goes to stderr.
+//! It prints two URLs, as Prisma names them: `DATABASE_URL` for the app role
+//! `impulse_app` (least privilege, as in production) and `DIRECT_URL` for the
+//! migration role (the local superuser). They hold generated passwords: they
+//! are the command's result, for a throwaway cluster that only listens on
+//! 127.0.0.1, and go to stdout only. Progress goes to stderr.
 
 use sea_orm_migration::MigratorTrait;
 use serde_json::json;
 
 use crate::cli::DevArgs;
+use crate::commands::grant::DEFAULT_APP_ROLE;
 use crate::commands::{Ctx, dev_dir, up};
 use crate::connect::{self, quote_ident};
 use crate::devdb::Cluster;
 use crate::error::{Exit, Result};
+use crate::grants::apply::Options;
+use crate::secret::Secret;
 
 /// The database `migrate dev` creates and migrates.
 pub const DEV_DATABASE: &str = "impulse";
@@ -41,20 +46,29 @@ pub async fn run<M: MigratorTrait>(ctx: &Ctx, args: &DevArgs) -> Result<Exit> {
     }
 
     ensure_database(ctx, &cluster).await?;
-    let spec = cluster.superuser_spec(DEV_DATABASE);
-    let session = connect::connect(&spec, ctx.connector.connect_timeout(&spec)).await?;
-    let report = up::apply::<M>(ctx, &session, None).await;
+    let direct = cluster.superuser_spec(DEV_DATABASE);
+    let app_password = app_password(&root)?;
+    let grants = Options {
+        app_role: DEFAULT_APP_ROLE.to_string(),
+        iam: false,
+        apply: true,
+        sync_password: Some((app_password.clone(), "local".to_string())),
+    };
+    let session = connect::connect(&direct, ctx.connector.connect_timeout(&direct)).await?;
+    let report = up::apply::<M>(ctx, &session, None, Some(&grants)).await;
     session.close().await;
     let report = report?;
     ctx.ui.progress(up::summary(&report));
 
-    let url = spec.to_url_with_password();
+    let app = cluster.spec(DEFAULT_APP_ROLE, &app_password, DEV_DATABASE);
+    let (app_url, direct_url) = (app.to_url_with_password(), direct.to_url_with_password());
     ctx.ui.result(
-        || format!("DATABASE_URL=\"{url}\""),
+        || format!("DATABASE_URL=\"{app_url}\"\nDIRECT_URL=\"{direct_url}\""),
         || {
             json!({
                 "ok": true,
-                "database_url": url,
+                "database_url": app_url,
+                "direct_url": direct_url,
                 "port": cluster.port(),
                 "data_dir": cluster.data_dir(),
                 "applied": report.applied,
@@ -86,6 +100,17 @@ fn stop(ctx: &Ctx, root: &std::path::Path) -> Result<Exit> {
         || json!({"ok": true, "stopped": stopped}),
     );
     Ok(Exit::Ok)
+}
+
+/// The app role's password in the local cluster, made on first use.
+fn app_password(root: &std::path::Path) -> Result<Secret> {
+    let path = root.join("app.password");
+    if let Ok(existing) = std::fs::read_to_string(&path) {
+        return Ok(Secret::new(existing.trim()));
+    }
+    let password = Secret::new(crate::devdb::random_token(32)?);
+    crate::devdb::write_private(&path, password.expose())?;
+    Ok(password)
 }
 
 /// Creates the dev database when it does not exist yet.

@@ -2,6 +2,7 @@
 
 pub mod dev;
 pub mod down;
+pub mod grant;
 pub mod iam_token;
 pub mod status;
 pub mod up;
@@ -98,6 +99,7 @@ pub async fn run<M: MigratorTrait>(cli: Cli, ui: Ui) -> Result<Exit> {
         Command::Up(args) => up::run::<M>(&ctx, &args).await,
         Command::Down(args) => down::run::<M>(&ctx, &args).await,
         Command::Status(args) => status::run::<M>(&ctx, &args).await,
+        Command::Grant(args) => grant::run::<M>(&ctx, &args).await,
         Command::Url => url::run(&ctx).await,
         Command::IamToken => iam_token::run(&ctx).await,
     }

@@ -23,14 +23,25 @@ fn dev_creates_migrates_reuses_and_stops_a_local_cluster() {
             .contains("applied m20261129_000001_create_user_table"),
         "{first}"
     );
-    let url = first
-        .stdout
-        .trim()
-        .strip_prefix("DATABASE_URL=\"")
-        .and_then(|s| s.strip_suffix('"'))
-        .unwrap_or_else(|| panic!("stdout is DATABASE_URL=\"...\":\n{first}"))
-        .to_string();
+    let var = |out: &Out, name: &str| -> String {
+        out.stdout
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}=\"")))
+            .and_then(|s| s.strip_suffix('"'))
+            .unwrap_or_else(|| panic!("stdout has {name}=\"...\":\n{out}"))
+            .to_string()
+    };
+    let url = var(&first, "DATABASE_URL");
+    let direct = var(&first, "DIRECT_URL");
     assert!(url.contains("sslmode=verify-full"), "{url}");
+    assert!(
+        url.starts_with("postgresql://impulse_app:"),
+        "the app role: {url}"
+    );
+    assert!(
+        direct.starts_with("postgresql://postgres:"),
+        "the migration role: {direct}"
+    );
 
     // The URL works for another client, with TLS verified, and the table is there.
     let out = std::process::Command::new("psql")
@@ -63,10 +74,17 @@ fn dev_creates_migrates_reuses_and_stops_a_local_cluster() {
     assert!(second.stdout.contains(&url), "same URL:\n{second}");
 
     let status = Out::capture(
-        dev().args(["status", "--check", "--database-url", &url]),
+        dev().args(["status", "--check", "--database-url", &direct]),
         &[],
     );
     status.expect(0);
+    // The app role has least privilege: it may not even read the history.
+    let denied = Out::capture(
+        dev().args(["status", "--format", "json", "--database-url", &url]),
+        &[],
+    );
+    denied.expect(3);
+    assert_eq!(denied.json()["error"]["code"], "privileges.missing");
 
     let stop = Out::capture(dev().args(["dev", "--stop"]), &[]);
     stop.expect(0);
@@ -127,7 +145,11 @@ fn dev_works_as_a_normal_user() {
     };
     let out = run(&["dev"]);
     out.expect(0);
-    assert!(out.stdout.starts_with("DATABASE_URL=\""), "{out}");
+    assert!(
+        out.stdout
+            .starts_with("DATABASE_URL=\"postgresql://impulse_app:"),
+        "{out}"
+    );
     let owner = std::process::Command::new("stat")
         .args(["-c", "%U"])
         .arg(work.join(".migrate/superuser.password"))

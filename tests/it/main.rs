@@ -6,6 +6,7 @@ mod config;
 mod credentials;
 mod dev;
 mod entity;
+mod grants;
 mod moto;
 mod runner;
 mod support;

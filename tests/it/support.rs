@@ -125,7 +125,8 @@ impl Pg {
         let password = impulse_db::devdb::random_token(24).expect("random password");
         self.psql(
             "postgres",
-            &format!("CREATE ROLE \"{role}\" LOGIN PASSWORD '{password}'"),
+            // CREATEROLE, as RDS's master user has: `up` creates the app role.
+            &format!("CREATE ROLE \"{role}\" LOGIN CREATEROLE PASSWORD '{password}'"),
         );
         self.psql(
             "postgres",
@@ -233,6 +234,12 @@ impl TestDb {
             sql,
         )
         .unwrap_or_else(|e| panic!("psql on {} failed: {e}\nSQL: {sql}", self.name))
+    }
+
+    /// SQL as `role` with `password` in this database; the error text (with
+    /// its SQLSTATE) on failure.
+    pub fn psql_as(&self, role: &str, password: &str, sql: &str) -> Result<String, String> {
+        psql(self.port, role, password, &self.name, sql)
     }
 
     /// SQL as the owner role, returning the error text on failure.
@@ -374,9 +381,21 @@ impl std::fmt::Display for Out {
 pub fn psql(port: u16, user: &str, password: &str, db: &str, sql: &str) -> Result<String, String> {
     let output = Command::new("psql")
         .arg(format!(
-            "host=127.0.0.1 port={port} user={user} dbname={db} sslmode=require"
+            "host=127.0.0.1 port={port} user={} dbname={} sslmode=require",
+            conninfo_value(user),
+            conninfo_value(db)
         ))
-        .args(["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", sql])
+        .args([
+            "-X",
+            "-q",
+            "-A",
+            "-t",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-v",
+            "VERBOSITY=verbose",
+        ])
+        .args(["-c", sql])
         .env("PGPASSWORD", password)
         .env("PGCONNECT_TIMEOUT", "10")
         .output()
@@ -386,6 +405,12 @@ pub fn psql(port: u16, user: &str, password: &str, db: &str, sql: &str) -> Resul
     } else {
         Err(String::from_utf8_lossy(&output.stderr).trim().to_string())
     }
+}
+
+/// A value for a libpq connection string: single-quoted, with `\` and `'`
+/// escaped.
+fn conninfo_value(value: &str) -> String {
+    format!("'{}'", value.replace('\\', "\\\\").replace('\'', "\\'"))
 }
 
 /// Polls `check` every 50 ms until it holds or `limit` passes.

@@ -1,0 +1,166 @@
+//! Reconciling the app role's privileges: read the state, plan, and run
+//! the plan's statements in one transaction (all or nothing).
+//!
+//! The caller holds the migration lock. Roles are global to the cluster, so
+//! two runs on different databases can both try to create the app role; the
+//! loser sees `duplicate_object` and reconciles once more from a fresh read.
+//!
+//! `--sync-password` sets the role's password to the secret's value as a
+//! SCRAM-SHA-256 verifier computed here, so the clear-text password never
+//! reaches the server (nor its statement log).
+
+use sqlx::AssertSqlSafe;
+
+use super::{Change, Kind, Plan, introspect, plan};
+use crate::connect::{Session, quote_ident, quote_literal};
+use crate::error::{Error, Result};
+use crate::secret::Secret;
+
+/// What to reconcile, and how.
+pub struct Options {
+    pub app_role: String,
+    /// The app connection uses IAM: the role belongs in `rds_iam`.
+    pub iam: bool,
+    /// Run the statements (false: only compute the plan, `--check`).
+    pub apply: bool,
+    /// Set the role's password to this secret value (and say which version).
+    pub sync_password: Option<(Secret, String)>,
+}
+
+/// What reconciling found and did.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Outcome {
+    pub app_role: String,
+    #[serde(flatten)]
+    pub plan: Plan,
+    /// Statements executed (0 with `--check`, or when nothing was needed).
+    pub executed: usize,
+    /// The secret version the password was set from.
+    pub password_synced_from: Option<String>,
+}
+
+/// Reads, plans and (with `apply`) fixes the app role's privileges.
+pub async fn reconcile(
+    session: &Session,
+    history_table: &str,
+    options: &Options,
+    on_change: &mut dyn FnMut(&Change),
+) -> Result<Outcome> {
+    let mut retried = false;
+    loop {
+        let state =
+            introspect::read(session, &options.app_role, history_table, options.iam).await?;
+        let plan = plan(&state);
+        let mut outcome = Outcome {
+            app_role: options.app_role.clone(),
+            plan,
+            executed: 0,
+            password_synced_from: None,
+        };
+        if !options.apply {
+            return Ok(outcome);
+        }
+        if state.app.is_none() && !state.can_create_roles {
+            let finding = &outcome.plan.findings[0];
+            return Err(Error::config(
+                "privileges.missing",
+                finding.message.clone(),
+                finding.hint.clone(),
+            ));
+        }
+        match execute(session, &outcome.plan, options).await {
+            Ok(executed) => {
+                outcome.executed = executed;
+                outcome.password_synced_from =
+                    options.sync_password.as_ref().map(|(_, v)| v.clone());
+                for change in &outcome.plan.changes {
+                    on_change(change);
+                }
+                return Ok(outcome);
+            }
+            Err(Failure::RoleCreatedConcurrently) if !retried => retried = true,
+            Err(Failure::RoleCreatedConcurrently) => {
+                return Err(Error::internal(
+                    "the app role was created concurrently twice in a row",
+                ));
+            }
+            Err(Failure::Error(e)) => return Err(e),
+        }
+    }
+}
+
+enum Failure {
+    RoleCreatedConcurrently,
+    Error(Error),
+}
+
+async fn execute(session: &Session, plan: &Plan, options: &Options) -> Result<usize, Failure> {
+    let password_sql = options.sync_password.as_ref().map(|(secret, _)| {
+        let verifier = postgres_protocol::password::scram_sha_256(secret.expose().as_bytes());
+        format!(
+            "ALTER ROLE {} PASSWORD {}",
+            quote_ident(&options.app_role),
+            quote_literal(&verifier)
+        )
+    });
+    if plan.changes.is_empty() && password_sql.is_none() {
+        return Ok(0);
+    }
+    let mut tx = session
+        .pool
+        .begin()
+        .await
+        .map_err(|e| Failure::Error(crate::connect::query_error(&e, "start a transaction")))?;
+    let statements = plan
+        .changes
+        .iter()
+        .map(|c| (c.sql.clone(), c.what.clone()))
+        .chain(password_sql.map(|sql| (sql, "the app role's password".to_string())));
+    let mut executed = 0;
+    for (sql, what) in statements {
+        if let Err(e) = sqlx::query(AssertSqlSafe(sql)).execute(&mut *tx).await {
+            return Err(classify(&e, &what));
+        }
+        executed += 1;
+    }
+    tx.commit()
+        .await
+        .map_err(|e| Failure::Error(crate::connect::query_error(&e, "commit the grants")))?;
+    Ok(executed)
+}
+
+fn classify(e: &sqlx::Error, what: &str) -> Failure {
+    let Some(db) = e.as_database_error() else {
+        return Failure::Error(crate::connect::query_error(e, "change the privileges"));
+    };
+    match db.code().as_deref() {
+        Some("42710") => Failure::RoleCreatedConcurrently,
+        // Two runs granting on the same shared catalog row at once.
+        Some("XX000") if db.message().contains("tuple concurrently updated") => {
+            Failure::RoleCreatedConcurrently
+        }
+        Some("42501") => Failure::Error(Error::config(
+            "privileges.cannot_grant",
+            format!("the migration role may not change {what}: {}", db.message()),
+            "run migrations and grants as the role that owns the schema and its tables \
+             (DIRECT_URL / MIGRATION_SECRET_ARN), with CREATEROLE to create the app role",
+        )),
+        code => Failure::Error(Error::config(
+            "privileges.cannot_grant",
+            format!(
+                "changing {what} failed: {} (SQLSTATE {})",
+                db.message(),
+                code.unwrap_or("?")
+            ),
+            "run `migrate grant --check` to see the plan",
+        )),
+    }
+}
+
+/// Text for one change, as the progress line shows it.
+pub fn describe(change: &Change) -> String {
+    match change.kind {
+        Kind::Missing => format!("granted {}", change.what),
+        Kind::Excess => format!("revoked {}", change.what),
+    }
+}

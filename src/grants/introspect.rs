@@ -1,0 +1,166 @@
+//! Reading the grant [`State`](super::State) from the catalog, on the
+//! migration connection.
+//!
+//! ACLs are read with `aclexplode`, falling back to `acldefault` where an
+//! object's ACL is NULL (PostgreSQL's implicit defaults, e.g. `PUBLIC`'s
+//! `CONNECT` and `TEMPORARY` on a database), so implicit grants count too.
+
+use std::collections::BTreeSet;
+
+use sqlx::Row;
+
+use super::{Acl, AppRole, Relation, State};
+use crate::connect::{Session, query_error};
+use crate::error::Result;
+
+/// Reads the state for app role `app_role`.
+pub async fn read(
+    session: &Session,
+    app_role: &str,
+    history_table: &str,
+    iam: bool,
+) -> Result<State> {
+    let fail = |e: sqlx::Error| query_error(&e, "read the privileges from the catalog");
+    let me = sqlx::query(
+        "SELECT current_user::text, r.rolsuper OR r.rolcreaterole, \
+                pg_has_role(current_user, d.datdba, 'USAGE'), \
+                coalesce(pg_has_role(current_user, n.nspowner, 'USAGE'), false), \
+                EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'rds_iam') \
+         FROM pg_catalog.pg_roles r \
+         JOIN pg_catalog.pg_database d ON d.datname = current_database() \
+         LEFT JOIN pg_catalog.pg_namespace n ON n.nspname = $1 \
+         WHERE r.rolname = current_user",
+    )
+    .bind(&session.schema)
+    .fetch_one(&session.pool)
+    .await
+    .map_err(fail)?;
+
+    let app = sqlx::query(
+        "SELECT r.rolcanlogin, r.rolsuper, r.rolcreatedb, r.rolcreaterole, r.rolbypassrls, \
+                r.rolreplication, \
+                ARRAY(SELECT g.rolname::text FROM pg_catalog.pg_auth_members m \
+                      JOIN pg_catalog.pg_roles g ON g.oid = m.roleid \
+                      WHERE m.member = r.oid ORDER BY 1), \
+                ARRAY( \
+                  SELECT CASE c.relkind WHEN 'S' THEN 'sequence ' WHEN 'v' THEN 'view ' ELSE 'table ' END \
+                         || quote_ident(c.relname) \
+                  FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+                  WHERE n.nspname = $2 AND c.relowner = r.oid AND c.relkind IN ('r', 'p', 'S', 'v', 'm') \
+                  UNION ALL SELECT 'schema ' || quote_ident(nspname) FROM pg_catalog.pg_namespace \
+                  WHERE nspname = $2 AND nspowner = r.oid \
+                  UNION ALL SELECT 'database ' || quote_ident(datname) FROM pg_catalog.pg_database \
+                  WHERE datname = current_database() AND datdba = r.oid \
+                  ORDER BY 1) \
+         FROM pg_catalog.pg_roles r WHERE r.rolname = $1",
+    )
+    .bind(app_role)
+    .bind(&session.schema)
+    .fetch_optional(&session.pool)
+    .await
+    .map_err(fail)?
+    .map(|row| AppRole {
+        login: row.get(0),
+        superuser: row.get(1),
+        createdb: row.get(2),
+        createrole: row.get(3),
+        bypassrls: row.get(4),
+        replication: row.get(5),
+        member_of: row.get(6),
+        owns: row.get(7),
+    });
+
+    // (kind, object, grantee: 'app' or 'public', privilege)
+    let rows = sqlx::query(
+        "WITH app AS (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = $2), \
+              me AS (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = current_user), \
+              ns AS (SELECT oid, nspname, nspacl, nspowner FROM pg_catalog.pg_namespace WHERE nspname = $1), \
+              objects AS ( \
+                SELECT 'database' AS kind, datname::text AS name, \
+                       coalesce(datacl, acldefault('d', datdba)) AS acl \
+                FROM pg_catalog.pg_database WHERE datname = current_database() \
+                UNION ALL \
+                SELECT 'schema', nspname::text, coalesce(nspacl, acldefault('n', nspowner)) FROM ns \
+                UNION ALL \
+                SELECT CASE c.relkind WHEN 'S' THEN 'sequence' ELSE 'table' END, c.relname::text, \
+                       coalesce(c.relacl, acldefault(CASE c.relkind WHEN 'S' THEN 's' ELSE 'r' END::\"char\", c.relowner)) \
+                FROM pg_catalog.pg_class c JOIN ns ON ns.oid = c.relnamespace \
+                WHERE c.relkind IN ('r', 'p', 'S') \
+                UNION ALL \
+                SELECT CASE d.defaclobjtype WHEN 'r' THEN 'default tables' ELSE 'default sequences' END, \
+                       '', d.defaclacl \
+                FROM pg_catalog.pg_default_acl d JOIN ns ON ns.oid = d.defaclnamespace \
+                WHERE d.defaclrole = (SELECT oid FROM me) AND d.defaclobjtype IN ('r', 'S')) \
+         SELECT o.kind, o.name, \
+                CASE WHEN a.grantee = 0 THEN 'public' WHEN a.grantee = (SELECT oid FROM app) THEN 'app' END, \
+                a.privilege_type \
+         FROM objects o LEFT JOIN LATERAL aclexplode(o.acl) a ON true \
+         ORDER BY 1, 2, 3, 4",
+    )
+    .bind(&session.schema)
+    .bind(app_role)
+    .fetch_all(&session.pool)
+    .await
+    .map_err(fail)?;
+
+    let mut state = State {
+        database: session.database.clone(),
+        schema: session.schema.clone(),
+        history_table: history_table.to_string(),
+        migration_role: me.get(0),
+        app_role: app_role.to_string(),
+        app,
+        can_create_roles: me.get(1),
+        owns_database: me.get(2),
+        owns_schema: me.get(3),
+        rds_iam_exists: me.get(4),
+        iam,
+        ..State::default()
+    };
+    for row in rows {
+        let kind: String = row.get(0);
+        let name: String = row.get(1);
+        let grantee: Option<String> = row.get(2);
+        let privilege: Option<String> = row.get(3);
+        let acl: &mut Acl = match kind.as_str() {
+            "database" => &mut state.database_acl,
+            "schema" => &mut state.schema_acl,
+            "table" => relation(&mut state.tables, name),
+            "sequence" => relation(&mut state.sequences, name),
+            "default tables" | "default sequences" => {
+                if let (Some("app"), Some(p)) = (grantee.as_deref(), privilege) {
+                    let target: &mut BTreeSet<String> = if kind == "default tables" {
+                        &mut state.default_tables
+                    } else {
+                        &mut state.default_sequences
+                    };
+                    target.insert(p);
+                }
+                continue;
+            }
+            _ => continue,
+        };
+        match (grantee.as_deref(), privilege) {
+            (Some("app"), Some(p)) => {
+                acl.app.insert(p);
+            }
+            (Some("public"), Some(p)) => {
+                acl.public.insert(p);
+            }
+            _ => {}
+        }
+    }
+    Ok(state)
+}
+
+/// The entry for relation `name`, created on first sight (rows are sorted).
+fn relation(list: &mut Vec<Relation>, name: String) -> &mut Acl {
+    if list.last().is_none_or(|r| r.name != name) {
+        list.push(Relation {
+            name,
+            acl: Acl::default(),
+        });
+    }
+    let last = list.len() - 1;
+    &mut list[last].acl
+}
