@@ -109,6 +109,8 @@ pub enum Command {
     Status(StatusArgs),
     /// Bring the app role to least privilege (or, with --check, show the difference).
     Grant(GrantArgs),
+    /// Diagnose the app and migration connections: name the root cause.
+    Doctor,
     /// Show the resolved URLs (password as ****) and where each part came from.
     Url,
     /// Print a fresh RDS IAM auth token for the app connection (for PGPASSWORD).

@@ -66,21 +66,43 @@ impl Session {
 pub async fn connect(spec: &ConnSpec, timeout: Duration) -> Result<Session> {
     let deadline = Instant::now() + timeout;
     probe_tcp(spec, deadline).await?;
+    open(
+        spec,
+        deadline.saturating_duration_since(Instant::now()),
+        timeout,
+    )
+    .await
+}
 
+/// The driver's part of connecting (TLS, authentication, the session), with
+/// no TCP probe first: `migrate doctor` times the network steps itself.
+/// `configured` is the timeout to name in messages.
+pub async fn open(spec: &ConnSpec, remaining: Duration, configured: Duration) -> Result<Session> {
+    let started = Instant::now();
+    // The pool retries what it deems transient (53300 too many connections,
+    // 57P03 starting up) until its deadline and then says only "timed out".
+    // So it gets two thirds of the time, and a direct attempt the rest, to
+    // tell what the server actually answers; both fit in `remaining`.
+    let pool_budget = (remaining * 2 / 3).max(Duration::from_millis(1));
     let options = connect_options(spec);
-    let remaining = deadline.saturating_duration_since(Instant::now());
     let pool = PgPoolOptions::new()
         .max_connections(1)
         .min_connections(0)
-        .acquire_timeout(remaining.max(Duration::from_millis(1)))
+        .acquire_timeout(pool_budget)
         .idle_timeout(None)
         .max_lifetime(None)
         .test_before_acquire(false)
         .connect_with(options);
-    let pool = match tokio::time::timeout(remaining, pool).await {
+    let pool = match tokio::time::timeout(pool_budget, pool).await {
         Ok(Ok(pool)) => pool,
-        Ok(Err(e)) => return Err(classify_connect_error(&e, spec, timeout)),
-        Err(_) => return Err(timed_out(spec, timeout)),
+        Ok(Err(sqlx::Error::PoolTimedOut)) | Err(_) => {
+            let left = remaining.saturating_sub(started.elapsed());
+            return Err(match login(spec, left, configured).await {
+                Err(e) => e,
+                Ok(()) => timed_out(spec, configured),
+            });
+        }
+        Ok(Err(e)) => return Err(classify_connect_error(&e, spec, configured)),
     };
 
     // One round trip: who we are, and, on PostgreSQL 14 and later, ask the
@@ -109,6 +131,22 @@ pub async fn connect(spec: &ConnSpec, timeout: Duration) -> Result<Session> {
     })
 }
 
+/// Logs in once with a single connection, without the pool's retries, and
+/// closes it: the server's first answer, classified. `migrate doctor` uses
+/// it to tell TLS, authentication and database problems apart.
+pub async fn login(spec: &ConnSpec, remaining: Duration, configured: Duration) -> Result<()> {
+    use sqlx::Connection;
+    let options = connect_options(spec);
+    match tokio::time::timeout(remaining, sqlx::PgConnection::connect_with(&options)).await {
+        Ok(Ok(conn)) => {
+            let _ = conn.close().await;
+            Ok(())
+        }
+        Ok(Err(e)) => Err(classify_connect_error(&e, spec, configured)),
+        Err(_) => Err(timed_out(spec, configured)),
+    }
+}
+
 /// The driver's options, built from the parsed URL (never from the URL text,
 /// so that Prisma's parameters cannot confuse the driver). `PgConnectOptions`
 /// derives `Debug` with the password in it: never log the value.
@@ -131,6 +169,11 @@ fn connect_options(spec: &ConnSpec) -> PgConnectOptions {
         // Statements may carry role passwords (`grant --sync-password`):
         // the driver never logs them.
         .disable_statement_logging();
+    if spec.pgbouncer {
+        // A transaction pooler hands each statement to any server session:
+        // named prepared statements would vanish between them.
+        options = options.statement_cache_capacity(0);
+    }
     if let Some(password) = &spec.password {
         options = options.password(password.expose());
     }
@@ -151,7 +194,7 @@ pub fn quote_literal(text: &str) -> String {
 }
 
 /// Resolves the host and opens (then drops) a TCP connection to it.
-async fn probe_tcp(spec: &ConnSpec, deadline: Instant) -> Result<()> {
+pub async fn probe_tcp(spec: &ConnSpec, deadline: Instant) -> Result<()> {
     let endpoint = format!("{}:{}", spec.host, spec.port);
     let remaining = || deadline.saturating_duration_since(Instant::now());
     let addrs = match tokio::time::timeout(

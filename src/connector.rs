@@ -97,6 +97,11 @@ impl Connector {
         self.fetches.load(Ordering::SeqCst)
     }
 
+    /// The time limit for connecting when no URL says otherwise.
+    pub fn connect_timeout_default(&self) -> Duration {
+        self.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT)
+    }
+
     /// The time limit for connecting with `spec`.
     pub fn connect_timeout(&self, spec: &config::ConnSpec) -> Duration {
         self.connect_timeout
@@ -243,7 +248,7 @@ impl Connector {
 }
 
 /// With IAM, a refused password is a refused token: say what to check.
-fn iam_rejected(e: Error) -> Error {
+pub(crate) fn iam_rejected(e: Error) -> Error {
     let rejected = e.code == "auth.password_mismatch"
         || (e.code == "auth.no_hba_entry" && e.message.contains("PAM"));
     if !rejected {
@@ -256,4 +261,33 @@ fn iam_rejected(e: Error) -> Error {
          is right, that the caller's IAM policy allows rds-db:connect on \
          arn:aws:rds-db:REGION:ACCOUNT:dbuser:RESOURCE_ID/USER, and that the role is granted rds_iam",
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refused_token_is_named_with_what_to_check() {
+        for refused in [
+            Error::connect(
+                "auth.password_mismatch",
+                "password authentication failed for user \"app\"",
+                "",
+            ),
+            Error::connect(
+                "auth.no_hba_entry",
+                "PAM authentication failed for user \"app\"",
+                "",
+            ),
+        ] {
+            let e = iam_rejected(refused);
+            assert_eq!(e.code, "auth.iam_token_rejected");
+            for what in ["region", "clock", "rds-db:connect", "rds_iam"] {
+                assert!(e.hint.contains(what), "{what}: {}", e.hint);
+            }
+        }
+        let other = iam_rejected(Error::connect("network.refused", "refused", ""));
+        assert_eq!(other.code, "network.refused");
+    }
 }

@@ -10,12 +10,14 @@
 //! migrations.
 
 pub mod aws;
+pub mod catalog;
 pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod connect;
 pub mod connector;
 pub mod devdb;
+pub mod doctor;
 pub mod env_vars;
 pub mod error;
 pub mod grants;

@@ -1,6 +1,7 @@
 //! One module per command; this one builds what they share and dispatches.
 
 pub mod dev;
+pub mod doctor;
 pub mod down;
 pub mod grant;
 pub mod iam_token;
@@ -14,7 +15,7 @@ use std::time::Duration;
 use sea_orm_migration::MigratorTrait;
 
 use crate::cli::{Cli, Command, GlobalArgs};
-use crate::config::{ConnFlags, DotEnv, Resolved, Sources, Which};
+use crate::config::{ConnFlags, ConnSpec, DotEnv, Origin, Resolved, Sources, Which};
 use crate::connect::Session;
 use crate::connector::Connector;
 use crate::error::{Error, Exit, Result};
@@ -62,7 +63,7 @@ impl Ctx {
     /// Resolves and opens the migration connection, refusing poolers.
     pub async fn migration_session(&self) -> Result<(Resolved, Session)> {
         let resolved = self.connector.resolve(Which::Migration).await?;
-        refuse_pooler(&resolved)?;
+        refuse_pooler(&resolved.spec, &resolved.origins.host)?;
         tracing::debug!("migration connection: {}", resolved.spec);
         let session = self.connector.open(resolved.clone()).await?;
         Ok((resolved, session))
@@ -71,11 +72,11 @@ impl Ctx {
 
 /// Migrations need a session of their own (the lock, `SET`s, DDL): through
 /// PgBouncer in transaction mode or RDS Proxy they would silently lose it.
-pub fn refuse_pooler(resolved: &Resolved) -> Result<()> {
-    if !resolved.spec.is_pooler() {
+pub fn refuse_pooler(spec: &ConnSpec, host_origin: &Origin) -> Result<()> {
+    if !spec.is_pooler() {
         return Ok(());
     }
-    let why = if resolved.spec.pgbouncer {
+    let why = if spec.pgbouncer {
         "it has pgbouncer=true"
     } else {
         "its host is an RDS Proxy endpoint"
@@ -83,8 +84,7 @@ pub fn refuse_pooler(resolved: &Resolved) -> Result<()> {
     Err(Error::config(
         "pooler.migrations_through_proxy",
         format!(
-            "the migration connection (host from {}) goes through a connection pooler: {why}",
-            resolved.origins.host
+            "the migration connection (host from {host_origin}) goes through a connection pooler: {why}"
         ),
         "set DIRECT_URL to the database's own endpoint (the RDS instance or cluster writer, \
          not the proxy), as Prisma's directUrl; migrations use it and the Lambda keeps DATABASE_URL",
@@ -100,6 +100,7 @@ pub async fn run<M: MigratorTrait>(cli: Cli, ui: Ui) -> Result<Exit> {
         Command::Down(args) => down::run::<M>(&ctx, &args).await,
         Command::Status(args) => status::run::<M>(&ctx, &args).await,
         Command::Grant(args) => grant::run::<M>(&ctx, &args).await,
+        Command::Doctor => doctor::run::<M>(&ctx).await,
         Command::Url => url::run(&ctx).await,
         Command::IamToken => iam_token::run(&ctx).await,
     }

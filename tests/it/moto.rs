@@ -114,6 +114,24 @@ impl Moto {
         })
     }
 
+    /// Writes a new version staged AWSPENDING only, as a rotation's
+    /// createSecret step does; AWSCURRENT stays where it was.
+    pub fn put_pending(&self, arn: &str, value: &str) -> String {
+        runtime().block_on(async {
+            self.client()
+                .put_secret_value()
+                .secret_id(arn)
+                .secret_string(value)
+                .version_stages("AWSPENDING")
+                .send()
+                .await
+                .expect("put AWSPENDING")
+                .version_id()
+                .expect("a version")
+                .to_string()
+        })
+    }
+
     /// Rotates as a rotation Lambda does: the new value becomes AWSPENDING,
     /// then AWSCURRENT moves to it (AWSPREVIOUS to the old one). Returns
     /// the new version id.

@@ -40,12 +40,43 @@ pub fn pg() -> &'static Pg {
             .start()
             .unwrap_or_else(|e| panic!("cannot start the test cluster:\n{e}"));
         spawn_reaper(&cluster, &dir);
+        reject_in_hba(&cluster);
         let superuser_password = cluster.superuser_password().expose().to_string();
         Pg {
             cluster,
             superuser_password,
         }
     })
+}
+
+/// The database name whose connections `pg_hba.conf` rejects, so that
+/// `auth.no_hba_entry` can be tested.
+pub const HBA_REJECTED_DB: &str = "hba_rejected";
+
+fn reject_in_hba(cluster: &Cluster) {
+    let hba = cluster.data_dir().join("pg_hba.conf");
+    let text = std::fs::read_to_string(&hba).expect("read pg_hba.conf");
+    std::fs::write(
+        &hba,
+        format!("hostssl {HBA_REJECTED_DB} all 127.0.0.1/32 reject\n{text}"),
+    )
+    .expect("write pg_hba.conf");
+    let pg_ctl = cluster.bindir().join("pg_ctl");
+    let mut reload = if is_root() {
+        let mut c = Command::new("runuser");
+        c.args(["-u", "postgres", "--"]).arg(&pg_ctl);
+        c
+    } else {
+        Command::new(&pg_ctl)
+    };
+    let status = reload
+        .arg("-D")
+        .arg(cluster.data_dir())
+        .arg("reload")
+        .stdout(Stdio::null())
+        .status()
+        .expect("pg_ctl reload");
+    assert!(status.success(), "pg_ctl reload failed");
 }
 
 /// The server runs as the `postgres` OS user when tests run as root; it must

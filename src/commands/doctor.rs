@@ -1,0 +1,26 @@
+//! `migrate doctor`: diagnose the app and migration connections.
+
+use std::time::Duration;
+
+use sea_orm_migration::MigratorTrait;
+
+use crate::commands::Ctx;
+use crate::doctor;
+use crate::error::{Exit, Result};
+
+/// Slack on top of `--connect-timeout` for the whole run.
+const MARGIN: Duration = Duration::from_secs(2);
+
+pub async fn run<M: MigratorTrait>(ctx: &Ctx) -> Result<Exit> {
+    let budget = ctx.connector.connect_timeout_default() + MARGIN;
+    let report = doctor::run::<M>(&ctx.connector, budget).await;
+    ctx.ui.result(
+        || report.text(doctor::report::fancy_output()),
+        || serde_json::to_value(&report).unwrap_or_default(),
+    );
+    Ok(if report.ok {
+        Exit::Ok
+    } else {
+        Exit::CheckFailed
+    })
+}

@@ -1,0 +1,460 @@
+//! One connection, walked step by step: `config`, `url`, `secret`, `dns`,
+//! `tcp`, `tls`, `auth`, `database`. Each network step has its own bound;
+//! a failure skips what depends on it.
+
+use std::time::{Duration, Instant};
+
+use super::{Recorder, Status};
+use crate::config::url::is_placeholder;
+use crate::config::{self, ConnSpec, Origin, Resolved, SslMode, Which};
+use crate::connect::{self, Session};
+use crate::connector::Connector;
+use crate::error::Error;
+
+/// What the walk found out about one connection.
+pub(crate) struct Checked {
+    pub resolved: Resolved,
+    /// Open when every step passed.
+    pub session: Option<Session>,
+    /// Set when the server refused the credentials (`28P01`): the deeper
+    /// questions are asked later, with the migration connection's help.
+    pub auth_failure: Option<AuthFailure>,
+}
+
+#[derive(Clone)]
+pub(crate) struct AuthFailure {
+    pub resolved: Resolved,
+    pub error: Error,
+}
+
+const AFTER_URL: [&str; 6] = ["secret", "dns", "tcp", "tls", "auth", "database"];
+
+fn remaining(deadline: Instant, step: Duration) -> Duration {
+    deadline.saturating_duration_since(Instant::now()).min(step)
+}
+
+/// Walks connection `which`; with `need_session`, a working connection is
+/// kept open for the checks that read the catalog.
+pub(crate) async fn check_connection(
+    connector: &Connector,
+    which: Which,
+    need_session: bool,
+    rec: &mut Recorder,
+    deadline: Instant,
+    step: Duration,
+) -> Option<Checked> {
+    let name = which.label();
+
+    // config: is there anything to connect with?
+    let t = rec.clock();
+    let plan = match config::plan(connector.sources(), which) {
+        Ok(plan) => plan,
+        Err(e) => {
+            rec.record(
+                name,
+                "config",
+                t,
+                Status::Fail,
+                e.message.clone(),
+                Some(e.hint.clone()),
+            );
+            rec.diagnose(e.code, e.message, e.hint);
+            rec.skip(name, &["url"], "nothing to check");
+            rec.skip(name, &AFTER_URL, "nothing to check");
+            return None;
+        }
+    };
+    let mut sources = Vec::new();
+    if let Some((_, origin)) = &plan.url {
+        sources.push(format!("URL from {origin}"));
+    }
+    if let Some((_, origin)) = &plan.secret_id {
+        sources.push(format!("secret from {origin}"));
+    }
+    if let Some(origin) = &plan.iam {
+        sources.push(format!("IAM from {origin}"));
+    }
+    if plan.same_as_app {
+        sources.push("the app connection's".into());
+    }
+    rec.record(name, "config", t, Status::Pass, sources.join(", "), None);
+
+    // url: what was typed, before any secret fills it in.
+    let t = rec.clock();
+    if let Some((raw, origin)) = &plan.url {
+        let parsed = ConnSpec::parse(raw, &origin.to_string()).and_then(|spec| {
+            typed_placeholders(&spec, &plan, origin)?;
+            Ok(spec)
+        });
+        match parsed {
+            Ok(spec) => {
+                if which == Which::Migration && spec.is_pooler() {
+                    if let Err(e) = crate::commands::refuse_pooler(&spec, origin) {
+                        rec.record(
+                            name,
+                            "url",
+                            t,
+                            Status::Fail,
+                            e.message.clone(),
+                            Some(e.hint.clone()),
+                        );
+                        rec.diagnose(e.code, e.message, e.hint);
+                    }
+                } else {
+                    rec.record(name, "url", t, Status::Pass, spec.redacted(), None);
+                }
+            }
+            Err(e) => {
+                rec.record(
+                    name,
+                    "url",
+                    t,
+                    Status::Fail,
+                    e.message.clone(),
+                    Some(e.hint.clone()),
+                );
+                rec.diagnose(e.code, e.message, e.hint);
+                rec.skip(name, &AFTER_URL, "the URL is unusable");
+                return None;
+            }
+        }
+    } else {
+        rec.record(
+            name,
+            "url",
+            t,
+            Status::Skip,
+            "no URL: the secret names the endpoint",
+            None,
+        );
+    }
+
+    // secret: fetched once; the resolution then fills in the URL.
+    let t = rec.clock();
+    if let Some((id, _)) = &plan.secret_id {
+        let region = plan.region.as_ref().map(|(r, _)| r.as_str());
+        if let Err(e) = connector
+            .secret(id, &plan.secret_stage.0, region, false)
+            .await
+        {
+            rec.record(
+                name,
+                "secret",
+                t,
+                Status::Fail,
+                e.message.clone(),
+                Some(e.hint.clone()),
+            );
+            rec.diagnose(e.code, e.message, e.hint);
+            rec.skip(name, &AFTER_URL[1..], "no credentials");
+            return None;
+        }
+    }
+    let resolved = match connector.resolve(which).await {
+        Ok(resolved) => resolved,
+        Err(e) => {
+            rec.record(
+                name,
+                "secret",
+                t,
+                Status::Fail,
+                e.message.clone(),
+                Some(e.hint.clone()),
+            );
+            rec.diagnose(e.code, e.message, e.hint);
+            rec.skip(name, &AFTER_URL[1..], "the connection cannot be resolved");
+            return None;
+        }
+    };
+    match &resolved.secret {
+        Some(s) => rec.record(
+            name,
+            "secret",
+            t,
+            Status::Pass,
+            format!(
+                "{} version {} ({}), user \"{}\"",
+                s.arn, s.version_id, s.stage, resolved.spec.user
+            ),
+            None,
+        ),
+        None => rec.record(
+            name,
+            "secret",
+            t,
+            Status::Skip,
+            "no secret configured",
+            None,
+        ),
+    }
+    let spec = resolved.spec.clone();
+
+    // dns
+    let t = rec.clock();
+    let lookup = tokio::time::timeout(
+        remaining(deadline, step),
+        tokio::net::lookup_host((spec.host.as_str(), spec.port)),
+    )
+    .await;
+    let addrs: Vec<std::net::SocketAddr> = match lookup {
+        Ok(Ok(addrs)) => addrs.collect(),
+        Ok(Err(e)) => {
+            let message = format!("host {} does not resolve: {e}", spec.host);
+            let hint = "check the host name; from a Lambda in a VPC, check the VPC's DNS settings \
+                        and that the endpoint is in the same region and account";
+            rec.record(
+                name,
+                "dns",
+                t,
+                Status::Fail,
+                message.clone(),
+                Some(hint.into()),
+            );
+            rec.diagnose("dns.unresolved", message, hint);
+            rec.skip(name, &AFTER_URL[2..], "no address");
+            return None;
+        }
+        Err(_) => {
+            let message = format!("resolving {} timed out", spec.host);
+            rec.record(name, "dns", t, Status::Fail, message.clone(), None);
+            rec.diagnose(
+                "dns.unresolved",
+                message,
+                "check the resolver this machine uses",
+            );
+            rec.skip(name, &AFTER_URL[2..], "no address");
+            return None;
+        }
+    };
+    let shown: Vec<String> = addrs.iter().map(|a| a.ip().to_string()).collect();
+    rec.record(
+        name,
+        "dns",
+        t,
+        Status::Pass,
+        format!("{} -> {}", spec.host, shown.join(", ")),
+        None,
+    );
+
+    // tcp
+    let t = rec.clock();
+    let bound = remaining(deadline, step);
+    let mut refused = None;
+    let mut connected = None;
+    for addr in &addrs {
+        match tokio::time::timeout(bound, tokio::net::TcpStream::connect(addr)).await {
+            Ok(Ok(_)) => {
+                connected = Some(*addr);
+                break;
+            }
+            Ok(Err(e)) => refused = Some(e),
+            Err(_) => {
+                let message = format!(
+                    "no answer from {addr} within {:.1}s (packets are dropped)",
+                    bound.as_secs_f64()
+                );
+                let hint = "a security group, network ACL or firewall drops the traffic: allow \
+                            inbound TCP on the database port from this client (for a Lambda: \
+                            its security group, and the Lambda must run in the database's VPC)";
+                rec.record(
+                    name,
+                    "tcp",
+                    t,
+                    Status::Fail,
+                    message.clone(),
+                    Some(hint.into()),
+                );
+                rec.diagnose("network.timeout", message, hint);
+                rec.skip(name, &AFTER_URL[3..], "no TCP connection");
+                return None;
+            }
+        }
+    }
+    let Some(addr) = connected else {
+        let message = format!(
+            "{}:{} refused the connection ({})",
+            spec.host,
+            spec.port,
+            refused.map_or_else(|| "no address".into(), |e| e.to_string())
+        );
+        let hint = "nothing listens there: check the port, and that the instance (or `migrate \
+                    dev`) is running";
+        rec.record(
+            name,
+            "tcp",
+            t,
+            Status::Fail,
+            message.clone(),
+            Some(hint.into()),
+        );
+        rec.diagnose("network.refused", message, hint);
+        rec.skip(name, &AFTER_URL[3..], "no TCP connection");
+        return None;
+    };
+    rec.record(
+        name,
+        "tcp",
+        t,
+        Status::Pass,
+        format!("connected to {addr}"),
+        None,
+    );
+
+    // tls, auth, database: one driver connection, its outcome split by step.
+    let t = rec.clock();
+    let result = connect::login(&spec, remaining(deadline, step), step).await;
+    let tls_note = match spec.sslmode {
+        SslMode::VerifyFull => "TLS, certificate and host name verified",
+        SslMode::VerifyCa => "TLS, certificate verified (not the host name)",
+        SslMode::Require => "TLS, certificate not verified (sslmode=require)",
+        SslMode::Prefer | SslMode::Allow => "TLS if the server offers it, not verified",
+        SslMode::Disable => "no TLS (sslmode=disable)",
+    };
+    let tls_status = if spec.sslmode == SslMode::Disable {
+        Status::Warn
+    } else {
+        Status::Pass
+    };
+    let tls_hint = (tls_status == Status::Warn)
+        .then(|| "use sslmode=verify-full with the RDS CA bundle (sslrootcert)".to_string());
+    match result {
+        Ok(()) => {
+            rec.record(name, "tls", t, tls_status, tls_note, tls_hint);
+            rec.record(
+                name,
+                "auth",
+                t,
+                Status::Pass,
+                format!("logged in as \"{}\"", spec.user),
+                None,
+            );
+            rec.record(
+                name,
+                "database",
+                t,
+                Status::Pass,
+                format!("database \"{}\"", spec.dbname),
+                None,
+            );
+            let session = if need_session {
+                connect::open(&spec, remaining(deadline, step), step)
+                    .await
+                    .ok()
+            } else {
+                None
+            };
+            Some(Checked {
+                resolved,
+                session,
+                auth_failure: None,
+            })
+        }
+        Err(e)
+            if e.code.starts_with("tls.")
+                || e.code == "network.timeout"
+                || e.code.starts_with("network.") =>
+        {
+            let code = if e.code == "network.timeout" {
+                "network.timeout"
+            } else {
+                e.code
+            };
+            rec.record(
+                name,
+                "tls",
+                t,
+                Status::Fail,
+                e.message.clone(),
+                Some(e.hint.clone()),
+            );
+            rec.diagnose(code, e.message, e.hint);
+            rec.skip(name, &["auth", "database"], "no TLS session");
+            None
+        }
+        Err(e) if e.code.starts_with("auth.") => {
+            rec.record(name, "tls", t, tls_status, tls_note, tls_hint);
+            let e = if resolved.iam.is_some() {
+                crate::connector::iam_rejected(e)
+            } else {
+                e
+            };
+            let (code, message, hint) = (e.code, e.message.clone(), e.hint.clone());
+            rec.record(
+                name,
+                "auth",
+                t,
+                Status::Fail,
+                message.clone(),
+                Some(hint.clone()),
+            );
+            rec.skip(name, &["database"], "not logged in");
+            if code == "auth.password_mismatch" {
+                // Explained later, with the secret's other versions and the catalog.
+                return Some(Checked {
+                    resolved: resolved.clone(),
+                    session: None,
+                    auth_failure: Some(AuthFailure { resolved, error: e }),
+                });
+            }
+            rec.diagnose(code, message, hint);
+            None
+        }
+        Err(e) => {
+            rec.record(name, "tls", t, tls_status, tls_note, tls_hint);
+            rec.record(
+                name,
+                "auth",
+                t,
+                Status::Pass,
+                format!("credentials accepted for \"{}\"", spec.user),
+                None,
+            );
+            rec.record(
+                name,
+                "database",
+                t,
+                Status::Fail,
+                e.message.clone(),
+                Some(e.hint.clone()),
+            );
+            rec.diagnose(e.code, e.message, e.hint);
+            None
+        }
+    }
+}
+
+/// Placeholders in the typed URL that nothing configured will replace.
+fn typed_placeholders(spec: &ConnSpec, plan: &config::Plan, origin: &Origin) -> Result<(), Error> {
+    let filled_by_secret = plan.secret_id.is_some();
+    let filled_by_iam = plan.iam.is_some();
+    let password = spec
+        .password
+        .as_ref()
+        .map(|p| p.expose().to_string())
+        .unwrap_or_default();
+    let unfilled = (is_placeholder(&spec.user) && !filled_by_secret)
+        || (is_placeholder(&password)
+            && !filled_by_secret
+            && !(password.contains("AWS_IAM_TOKEN") && filled_by_iam))
+        || is_placeholder(&spec.host)
+        || is_placeholder(&spec.dbname);
+    if !unfilled {
+        return Ok(());
+    }
+    // Let resolution word it (it names the variable that should fill it).
+    let r = config::resolve(
+        &config::Plan {
+            secret_id: None,
+            iam: None,
+            ..plan.clone()
+        },
+        None,
+    )?;
+    r.check_placeholders().map_err(|mut e| {
+        e.message = format!(
+            "{} ({origin})",
+            e.message.trim_end_matches(&format!(" (from {origin})"))
+        );
+        e
+    })
+}
