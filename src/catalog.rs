@@ -257,11 +257,14 @@ pub fn diff(
                 );
             }
             if found.default != column.default {
-                let show = |d: &Option<String>| d.clone().unwrap_or_else(|| "no default".into());
+                let show = |d: &Option<String>| {
+                    d.as_ref()
+                        .map_or_else(|| "no default".to_string(), |v| format!("default {v}"))
+                };
                 push(
                     path,
                     format!(
-                        "default {} in {expected_label}, {} in {actual_label}",
+                        "{} in {expected_label}, {} in {actual_label}",
                         show(&column.default),
                         show(&found.default)
                     ),

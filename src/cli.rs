@@ -111,6 +111,12 @@ pub enum Command {
     Grant(GrantArgs),
     /// Diagnose the app and migration connections: name the root cause.
     Doctor,
+    /// Regenerate entity/src from the migrations (or, with --check, compare).
+    Entities(EntitiesArgs),
+    /// Add a migration file from the template and register it.
+    New(NewArgs),
+    /// Compare the catalog Prisma Migrate would create for schema.prisma with the migrated database.
+    PrismaCheck(PrismaCheckArgs),
     /// Show the resolved URLs (password as ****) and where each part came from.
     Url,
     /// Print a fresh RDS IAM auth token for the app connection (for PGPASSWORD).
@@ -158,4 +164,32 @@ pub struct StatusArgs {
     /// Exit with status 1 when any migration is pending (a CI gate).
     #[arg(long)]
     pub check: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct EntitiesArgs {
+    /// Change nothing; exit 1 with a diff when entity/src is out of date.
+    #[arg(long)]
+    pub check: bool,
+
+    /// The entity crate's source directory.
+    #[arg(long, value_name = "DIR", default_value = "entity/src")]
+    pub dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct NewArgs {
+    /// The migration's name, in snake_case (e.g. add_user_nickname).
+    pub name: String,
+
+    /// The migration crate.
+    #[arg(long, value_name = "DIR", default_value = "migration")]
+    pub migration_dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct PrismaCheckArgs {
+    /// The Prisma schema, as in Prisma's CLI.
+    #[arg(long, value_name = "PATH", default_value = "prisma/schema.prisma")]
+    pub schema: PathBuf,
 }

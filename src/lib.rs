@@ -12,6 +12,7 @@
 pub mod aws;
 pub mod catalog;
 pub mod cli;
+pub mod codegen;
 pub mod commands;
 pub mod config;
 pub mod connect;

@@ -3,8 +3,12 @@
 pub mod dev;
 pub mod doctor;
 pub mod down;
+pub mod entities;
 pub mod grant;
 pub mod iam_token;
+pub mod new;
+pub mod prisma_check;
+pub mod scratch;
 pub mod status;
 pub mod up;
 pub mod url;
@@ -101,14 +105,41 @@ pub async fn run<M: MigratorTrait>(cli: Cli, ui: Ui) -> Result<Exit> {
         Command::Status(args) => status::run::<M>(&ctx, &args).await,
         Command::Grant(args) => grant::run::<M>(&ctx, &args).await,
         Command::Doctor => doctor::run::<M>(&ctx).await,
+        Command::Entities(args) => entities::run::<M>(&ctx, &args).await,
+        Command::New(args) => new::run(&ctx, &args),
+        Command::PrismaCheck(args) => prisma_check::run::<M>(&ctx, &args).await,
         Command::Url => url::run(&ctx).await,
         Command::IamToken => iam_token::run(&ctx).await,
     }
 }
 
-/// The directory `migrate dev` keeps its cluster in.
+/// The directory `migrate dev` keeps its cluster in: `.migrate/` here.
+/// As root the server runs as the `postgres` OS user, which must reach
+/// that directory; when a parent is private (a checkout under `/root`),
+/// the cluster lives in a per-checkout directory under the temp dir instead.
 pub fn dev_dir() -> Result<PathBuf> {
-    std::env::current_dir()
-        .map(|d| d.join(".migrate"))
-        .map_err(|e| Error::internal(format!("cannot read the current directory: {e}")))
+    let cwd = std::env::current_dir()
+        .map_err(|e| Error::internal(format!("cannot read the current directory: {e}")))?;
+    if !crate::devdb::is_root() || traversable_by_everyone(&cwd) {
+        return Ok(cwd.join(".migrate"));
+    }
+    let name: String = cwd
+        .to_string_lossy()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    let dir = std::env::temp_dir().join(format!("impulse-db{name}"));
+    tracing::info!(
+        "the postgres OS user cannot reach {}: keeping the local cluster in {}",
+        cwd.display(),
+        dir.display()
+    );
+    Ok(dir)
+}
+
+/// Every directory from `/` down to `dir` lets others traverse it.
+fn traversable_by_everyone(dir: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    dir.ancestors()
+        .all(|d| std::fs::metadata(d).is_ok_and(|m| m.permissions().mode() & 0o001 != 0))
 }

@@ -11,4 +11,5 @@ mod grants;
 mod moto;
 mod pgbouncer;
 mod runner;
+mod schema_changes;
 mod support;

@@ -1,6 +1,8 @@
 -- Prints the catalog of schema `public` one fact per line, in the form the
--- derivation tests compare with (`wide.catalog` is this query's output on
--- PostgreSQL 15 after `wide.sql`):
+-- derivation tests compare with. Each `*.catalog` beside this file is this
+-- query's output on PostgreSQL 15, on a fresh database where the matching
+-- SQL was run (`wide.sql`, `types.sql`, or the golden `migration.sql` of
+-- tests/fixtures/prisma for `rich` and `small`):
 --   psql "$URL" -XAtq -f catalog.sql > wide.catalog
 WITH action(code, name) AS (
     VALUES ('a', 'NO ACTION'), ('r', 'RESTRICT'), ('c', 'CASCADE'), ('n', 'SET NULL'), ('d', 'SET DEFAULT')

@@ -1,0 +1,92 @@
+//! A scratch database on the local cluster, migrated to head: the reference
+//! that `migrate entities` generates from and `migrate prisma-check`
+//! compares with. Needs no configuration; dropped when done.
+
+use sea_orm_migration::MigratorTrait;
+
+use crate::commands::{Ctx, dev_dir};
+use crate::connect::{self, Session, quote_ident};
+use crate::devdb::Cluster;
+use crate::error::Result;
+use crate::runner;
+
+/// A migrated scratch database and its session.
+pub struct Scratch {
+    cluster: Cluster,
+    name: String,
+    pub session: Session,
+}
+
+impl Scratch {
+    /// Starts the local cluster if needed, creates a fresh database and
+    /// applies every migration of `M`.
+    pub async fn migrated<M: MigratorTrait>(ctx: &Ctx) -> Result<Self> {
+        let root = dev_dir()?;
+        let mut cluster = Cluster::open_or_init(&root)?;
+        if cluster.start()? {
+            ctx.ui.progress(format_args!(
+                "started the local PostgreSQL on 127.0.0.1:{}",
+                cluster.port()
+            ));
+        }
+        let name = format!("impulse_scratch_{}", std::process::id());
+        admin(
+            ctx,
+            &cluster,
+            &format!(
+                "DROP DATABASE IF EXISTS {0} WITH (FORCE)",
+                quote_ident(&name)
+            ),
+        )
+        .await?;
+        admin(
+            ctx,
+            &cluster,
+            &format!("CREATE DATABASE {}", quote_ident(&name)),
+        )
+        .await?;
+        let spec = cluster.superuser_spec(&name);
+        let session = connect::connect(&spec, ctx.connector.connect_timeout(&spec)).await?;
+        let applied = runner::up::<M>(&session, None, &mut |_| {}).await;
+        let scratch = Self {
+            cluster,
+            name,
+            session,
+        };
+        if let Err(e) = applied {
+            scratch.drop_database(ctx).await;
+            return Err(e);
+        }
+        Ok(scratch)
+    }
+
+    /// Closes the session and drops the database (best effort: a leftover
+    /// scratch database is dropped by the next run anyway).
+    pub async fn drop_database(self, ctx: &Ctx) {
+        self.session.close().await;
+        let sql = format!(
+            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+            quote_ident(&self.name)
+        );
+        if let Err(e) = admin(ctx, &self.cluster, &sql).await {
+            tracing::warn!(
+                "could not drop the scratch database {}: {}",
+                self.name,
+                e.message
+            );
+        }
+    }
+}
+
+/// One statement as the superuser on the `postgres` database.
+async fn admin(ctx: &Ctx, cluster: &Cluster, sql: &str) -> Result<()> {
+    let spec = cluster.superuser_spec("postgres");
+    let session = connect::connect(&spec, ctx.connector.connect_timeout(&spec)).await?;
+    let result = sqlx::query(sqlx::AssertSqlSafe(sql.to_string()))
+        .execute(&session.pool)
+        .await
+        .map(|_| ())
+        .map_err(|e| connect::query_error(&e, "prepare the scratch database"));
+    session.close().await;
+    result
+}
