@@ -19,7 +19,7 @@ pub struct Cli {
     pub command: Command,
 }
 
-#[derive(Debug, Args)]
+#[derive(Args)]
 pub struct GlobalArgs {
     /// Database URL, above DIRECT_URL and DATABASE_URL (a template when a secret is set).
     #[arg(long, global = true, value_name = "URL", help_heading = "Connection")]
@@ -89,6 +89,21 @@ pub struct GlobalArgs {
     /// Seconds to wait for the migration lock held by another run.
     #[arg(long, global = true, value_name = "SECS", default_value_t = 60)]
     pub lock_timeout: u64,
+}
+
+/// By hand: `--database-url` may hold a password.
+impl std::fmt::Debug for GlobalArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GlobalArgs")
+            .field(
+                "database_url",
+                &self.database_url.as_deref().map(crate::config::redact_url),
+            )
+            .field("secret_id", &self.secret_id)
+            .field("iam", &self.iam)
+            .field("format", &self.format)
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -192,4 +207,23 @@ pub struct PrismaCheckArgs {
     /// The Prisma schema, as in Prisma's CLI.
     #[arg(long, value_name = "PATH", default_value = "prisma/schema.prisma")]
     pub schema: PathBuf,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_of_the_parsed_command_line_hides_the_password() {
+        let cli = Cli::try_parse_from([
+            "migrate",
+            "up",
+            "--database-url",
+            "postgresql://u:CliPassw0rd@h/d",
+        ])
+        .unwrap();
+        let shown = format!("{cli:?}");
+        assert!(!shown.contains("CliPassw0rd"), "{shown}");
+        assert!(shown.contains("u:****@h"), "{shown}");
+    }
 }

@@ -12,11 +12,22 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, Result};
 
 /// One value read from an env file.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct DotEnvValue {
     pub value: String,
     /// 1-based line of the assignment, when it could be located.
     pub line: Option<usize>,
+}
+
+/// Values may be passwords or URLs holding them: `Debug` shows only where
+/// they are.
+impl std::fmt::Debug for DotEnvValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DotEnvValue")
+            .field("value", &"****")
+            .field("line", &self.line)
+            .finish()
+    }
 }
 
 /// The variables of one env file.

@@ -80,7 +80,8 @@ impl fmt::Display for Origin {
 
 /// The connection flags of DESIGN.md. They apply to the connection the
 /// command uses (both, for `migrate url`), above every other source.
-#[derive(Clone, Debug, Default)]
+/// `Debug` redacts `database_url`.
+#[derive(Clone, Default)]
 pub struct ConnFlags {
     pub database_url: Option<String>,
     pub secret_id: Option<String>,
@@ -93,14 +94,53 @@ pub struct ConnFlags {
     pub region: Option<String>,
 }
 
-/// The layered sources connections are resolved from.
-#[derive(Clone, Debug, Default)]
+impl fmt::Debug for ConnFlags {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConnFlags")
+            .field(
+                "database_url",
+                &self.database_url.as_deref().map(redact_url),
+            )
+            .field("secret_id", &self.secret_id)
+            .field("secret_stage", &self.secret_stage)
+            .field("iam", &self.iam)
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("user", &self.user)
+            .field("dbname", &self.dbname)
+            .field("region", &self.region)
+            .finish()
+    }
+}
+
+/// A URL for `Debug` and logs: the password as `****`, or nothing of it
+/// when it does not even parse.
+pub fn redact_url(raw: &str) -> String {
+    ConnSpec::parse(raw, "the URL")
+        .map_or_else(|_| "<unparsable URL>".to_string(), |s| s.redacted())
+}
+
+/// The layered sources connections are resolved from. `Debug` shows the
+/// environment's names only: its values can be passwords.
+#[derive(Clone, Default)]
 pub struct Sources {
     pub flags: ConnFlags,
     /// A snapshot of the process environment.
     pub env: HashMap<String, String>,
     /// The env file overlay (never overrides `env`).
     pub dotenv: DotEnv,
+}
+
+impl fmt::Debug for Sources {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut names: Vec<&String> = self.env.keys().collect();
+        names.sort();
+        f.debug_struct("Sources")
+            .field("flags", &self.flags)
+            .field("env", &names)
+            .field("dotenv", &self.dotenv)
+            .finish()
+    }
 }
 
 impl Sources {

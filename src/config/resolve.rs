@@ -45,8 +45,9 @@ impl Which {
     }
 }
 
-/// What the flags and variables say about one connection.
-#[derive(Clone, Debug)]
+/// What the flags and variables say about one connection. `Debug` redacts
+/// the URL.
+#[derive(Clone)]
 pub struct Plan {
     pub which: Which,
     /// The migration connection has no sources of its own and uses the app's.
@@ -64,6 +65,32 @@ pub struct Plan {
     pub dbname: Option<(String, Origin)>,
     pub sslmode: Option<(SslMode, Origin)>,
     pub sslrootcert: Option<(PathBuf, Origin)>,
+}
+
+impl std::fmt::Debug for Plan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Plan")
+            .field("which", &self.which)
+            .field("same_as_app", &self.same_as_app)
+            .field(
+                "url",
+                &self
+                    .url
+                    .as_ref()
+                    .map(|(raw, origin)| (super::redact_url(raw), origin)),
+            )
+            .field("secret_id", &self.secret_id)
+            .field("secret_stage", &self.secret_stage)
+            .field("iam", &self.iam)
+            .field("region", &self.region)
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("user", &self.user)
+            .field("dbname", &self.dbname)
+            .field("sslmode", &self.sslmode)
+            .field("sslrootcert", &self.sslrootcert)
+            .finish()
+    }
 }
 
 /// Reads flags and variables for connection `which`. No network.
@@ -850,6 +877,38 @@ mod tests {
                 .iam_region()
                 .is_none()
         );
+    }
+
+    #[test]
+    fn debug_output_never_shows_a_password() {
+        let flags = ConnFlags {
+            database_url: Some("postgresql://u:FlagPassw0rd@h/d".into()),
+            ..Default::default()
+        };
+        let s = sources(
+            flags,
+            &[
+                ("DATABASE_URL", "postgresql://u:EnvPassw0rd@h/d"),
+                ("DB_SECRET_ARN", ARN),
+            ],
+            &[("DIRECT_URL", "postgresql://u:FilePassw0rd@h/d")],
+        );
+        let plan = plan(&s, Which::Migration).unwrap();
+        let resolved = resolve(
+            &plan,
+            Some(&secret(r#"{"username":"u","password":"SecretPassw0rd"}"#)),
+        )
+        .unwrap();
+        let shown = format!("{s:?} {plan:?} {resolved:?}");
+        for password in [
+            "FlagPassw0rd",
+            "EnvPassw0rd",
+            "FilePassw0rd",
+            "SecretPassw0rd",
+        ] {
+            assert!(!shown.contains(password), "{password} in {shown}");
+        }
+        assert!(shown.contains("DATABASE_URL") && shown.contains("u:****@h"));
     }
 
     #[test]

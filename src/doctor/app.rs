@@ -50,15 +50,7 @@ pub(crate) async fn check_connection(
     let plan = match config::plan(connector.sources(), which) {
         Ok(plan) => plan,
         Err(e) => {
-            rec.record(
-                name,
-                "config",
-                t,
-                Status::Fail,
-                e.message.clone(),
-                Some(e.hint.clone()),
-            );
-            rec.diagnose(e.code, e.message, e.hint);
+            rec.fail(name, "config", t, e);
             rec.skip(name, &["url"], "nothing to check");
             rec.skip(name, &AFTER_URL, "nothing to check");
             return None;
@@ -90,30 +82,14 @@ pub(crate) async fn check_connection(
             Ok(spec) => {
                 if which == Which::Migration && spec.is_pooler() {
                     if let Err(e) = crate::commands::refuse_pooler(&spec, origin) {
-                        rec.record(
-                            name,
-                            "url",
-                            t,
-                            Status::Fail,
-                            e.message.clone(),
-                            Some(e.hint.clone()),
-                        );
-                        rec.diagnose(e.code, e.message, e.hint);
+                        rec.fail(name, "url", t, e);
                     }
                 } else {
                     rec.record(name, "url", t, Status::Pass, spec.redacted(), None);
                 }
             }
             Err(e) => {
-                rec.record(
-                    name,
-                    "url",
-                    t,
-                    Status::Fail,
-                    e.message.clone(),
-                    Some(e.hint.clone()),
-                );
-                rec.diagnose(e.code, e.message, e.hint);
+                rec.fail(name, "url", t, e);
                 rec.skip(name, &AFTER_URL, "the URL is unusable");
                 return None;
             }
@@ -137,15 +113,7 @@ pub(crate) async fn check_connection(
             .secret(id, &plan.secret_stage.0, region, false)
             .await
         {
-            rec.record(
-                name,
-                "secret",
-                t,
-                Status::Fail,
-                e.message.clone(),
-                Some(e.hint.clone()),
-            );
-            rec.diagnose(e.code, e.message, e.hint);
+            rec.fail(name, "secret", t, e);
             rec.skip(name, &AFTER_URL[1..], "no credentials");
             return None;
         }
@@ -153,15 +121,7 @@ pub(crate) async fn check_connection(
     let resolved = match connector.resolve(which).await {
         Ok(resolved) => resolved,
         Err(e) => {
-            rec.record(
-                name,
-                "secret",
-                t,
-                Status::Fail,
-                e.message.clone(),
-                Some(e.hint.clone()),
-            );
-            rec.diagnose(e.code, e.message, e.hint);
+            rec.fail(name, "secret", t, e);
             rec.skip(name, &AFTER_URL[1..], "the connection cannot be resolved");
             return None;
         }
@@ -199,29 +159,23 @@ pub(crate) async fn check_connection(
     let addrs: Vec<std::net::SocketAddr> = match lookup {
         Ok(Ok(addrs)) => addrs.collect(),
         Ok(Err(e)) => {
-            let message = format!("host {} does not resolve: {e}", spec.host);
-            let hint = "check the host name; from a Lambda in a VPC, check the VPC's DNS settings \
-                        and that the endpoint is in the same region and account";
-            rec.record(
-                name,
-                "dns",
-                t,
-                Status::Fail,
-                message.clone(),
-                Some(hint.into()),
+            let e = Error::connect(
+                "dns.unresolved",
+                format!("host {} does not resolve: {e}", spec.host),
+                "check the host name; from a Lambda in a VPC, check the VPC's DNS settings \
+                 and that the endpoint is in the same region and account",
             );
-            rec.diagnose("dns.unresolved", message, hint);
+            rec.fail(name, "dns", t, e);
             rec.skip(name, &AFTER_URL[2..], "no address");
             return None;
         }
         Err(_) => {
-            let message = format!("resolving {} timed out", spec.host);
-            rec.record(name, "dns", t, Status::Fail, message.clone(), None);
-            rec.diagnose(
+            let e = Error::connect(
                 "dns.unresolved",
-                message,
+                format!("resolving {} timed out", spec.host),
                 "check the resolver this machine uses",
             );
+            rec.fail(name, "dns", t, e);
             rec.skip(name, &AFTER_URL[2..], "no address");
             return None;
         }
@@ -249,45 +203,35 @@ pub(crate) async fn check_connection(
             }
             Ok(Err(e)) => refused = Some(e),
             Err(_) => {
-                let message = format!(
-                    "no answer from {addr} within {:.1}s (packets are dropped)",
-                    bound.as_secs_f64()
+                let e = Error::connect(
+                    "network.timeout",
+                    format!(
+                        "no answer from {addr} within {:.1}s (packets are dropped)",
+                        bound.as_secs_f64()
+                    ),
+                    "a security group, network ACL or firewall drops the traffic: allow \
+                     inbound TCP on the database port from this client (for a Lambda: its \
+                     security group, and the Lambda must run in the database's VPC)",
                 );
-                let hint = "a security group, network ACL or firewall drops the traffic: allow \
-                            inbound TCP on the database port from this client (for a Lambda: \
-                            its security group, and the Lambda must run in the database's VPC)";
-                rec.record(
-                    name,
-                    "tcp",
-                    t,
-                    Status::Fail,
-                    message.clone(),
-                    Some(hint.into()),
-                );
-                rec.diagnose("network.timeout", message, hint);
+                rec.fail(name, "tcp", t, e);
                 rec.skip(name, &AFTER_URL[3..], "no TCP connection");
                 return None;
             }
         }
     }
     let Some(addr) = connected else {
-        let message = format!(
-            "{}:{} refused the connection ({})",
-            spec.host,
-            spec.port,
-            refused.map_or_else(|| "no address".into(), |e| e.to_string())
+        let e = Error::connect(
+            "network.refused",
+            format!(
+                "{}:{} refused the connection ({})",
+                spec.host,
+                spec.port,
+                refused.map_or_else(|| "no address".into(), |e| e.to_string())
+            ),
+            "nothing listens there: check the port, and that the instance (or `migrate dev`) \
+             is running",
         );
-        let hint = "nothing listens there: check the port, and that the instance (or `migrate \
-                    dev`) is running";
-        rec.record(
-            name,
-            "tcp",
-            t,
-            Status::Fail,
-            message.clone(),
-            Some(hint.into()),
-        );
-        rec.diagnose("network.refused", message, hint);
+        rec.fail(name, "tcp", t, e);
         rec.skip(name, &AFTER_URL[3..], "no TCP connection");
         return None;
     };
@@ -354,20 +298,7 @@ pub(crate) async fn check_connection(
                 || e.code == "network.timeout"
                 || e.code.starts_with("network.") =>
         {
-            let code = if e.code == "network.timeout" {
-                "network.timeout"
-            } else {
-                e.code
-            };
-            rec.record(
-                name,
-                "tls",
-                t,
-                Status::Fail,
-                e.message.clone(),
-                Some(e.hint.clone()),
-            );
-            rec.diagnose(code, e.message, e.hint);
+            rec.fail(name, "tls", t, e);
             rec.skip(name, &["auth", "database"], "no TLS session");
             None
         }
@@ -378,26 +309,26 @@ pub(crate) async fn check_connection(
             } else {
                 e
             };
-            let (code, message, hint) = (e.code, e.message.clone(), e.hint.clone());
+            if e.code != "auth.password_mismatch" {
+                rec.fail(name, "auth", t, e);
+                rec.skip(name, &["database"], "not logged in");
+                return None;
+            }
+            // Explained later, with the secret's other versions and the catalog.
             rec.record(
                 name,
                 "auth",
                 t,
                 Status::Fail,
-                message.clone(),
-                Some(hint.clone()),
+                e.message.clone(),
+                Some(e.hint.clone()),
             );
             rec.skip(name, &["database"], "not logged in");
-            if code == "auth.password_mismatch" {
-                // Explained later, with the secret's other versions and the catalog.
-                return Some(Checked {
-                    resolved: resolved.clone(),
-                    session: None,
-                    auth_failure: Some(AuthFailure { resolved, error: e }),
-                });
-            }
-            rec.diagnose(code, message, hint);
-            None
+            Some(Checked {
+                resolved: resolved.clone(),
+                session: None,
+                auth_failure: Some(AuthFailure { resolved, error: e }),
+            })
         }
         Err(e) => {
             rec.record(name, "tls", t, tls_status, tls_note, tls_hint);
@@ -409,15 +340,7 @@ pub(crate) async fn check_connection(
                 format!("credentials accepted for \"{}\"", spec.user),
                 None,
             );
-            rec.record(
-                name,
-                "database",
-                t,
-                Status::Fail,
-                e.message.clone(),
-                Some(e.hint.clone()),
-            );
-            rec.diagnose(e.code, e.message, e.hint);
+            rec.fail(name, "database", t, e);
             None
         }
     }

@@ -17,6 +17,7 @@ use super::{Recorder, Status};
 use crate::config::Which;
 use crate::connect::{self, quote_ident};
 use crate::connector::Connector;
+use crate::error::Error;
 use crate::grants::{self, Kind};
 use crate::{catalog, env_vars, history, runner};
 
@@ -216,20 +217,15 @@ pub(crate) async fn database_checks<M: MigratorTrait>(
         return migrations_and_schema::<M>(session, &history_table, rec).await;
     };
     if app_user == admin.resolved.spec.user {
-        let message = format!(
-            "the app connection logs in as \"{app_user}\", the role that runs migrations and owns the schema"
+        let e = Error::connect(
+            "privileges.excess",
+            format!(
+                "the app connection logs in as \"{app_user}\", the role that runs migrations and owns the schema"
+            ),
+            "give the Lambda a role of its own: `migrate grant` creates impulse_app with least \
+             privilege (DB_APP_USER names another); put it in DATABASE_URL or the app secret",
         );
-        let hint = "give the Lambda a role of its own: `migrate grant` creates impulse_app with least \
-                    privilege (DB_APP_USER names another); put it in DATABASE_URL or the app secret";
-        rec.record(
-            WHO,
-            "privileges",
-            t,
-            Status::Fail,
-            message.clone(),
-            Some(hint.into()),
-        );
-        rec.diagnose("privileges.excess", message, hint);
+        rec.fail(WHO, "privileges", t, e);
     } else {
         let iam =
             crate::config::plan(connector.sources(), Which::App).is_ok_and(|p| p.iam.is_some());
@@ -324,21 +320,16 @@ async fn migrations_and_schema<M: MigratorTrait>(
             None,
         );
     } else {
-        let message = format!(
-            "{} migration(s) pending: {}",
-            pending.len(),
-            pending.join(", ")
+        let e = Error::connect(
+            "migrations.pending",
+            format!(
+                "{} migration(s) pending: {}",
+                pending.len(),
+                pending.join(", ")
+            ),
+            "run `migrate up` with the migration connection (the deploy job)",
         );
-        let hint = "run `migrate up` with the migration connection (the deploy job)";
-        rec.record(
-            WHO,
-            "migrations",
-            t,
-            Status::Fail,
-            message.clone(),
-            Some(hint.into()),
-        );
-        rec.diagnose("migrations.pending", message, hint);
+        rec.fail(WHO, "migrations", t, e);
     }
 
     // schema: the live schema against what the applied migrations define.
@@ -353,11 +344,13 @@ async fn migrations_and_schema<M: MigratorTrait>(
                 rec.record(WHO, "schema", t, Status::Pass, format!("{} table(s) as the migrations define them", actual.tables.len()), None);
             } else {
                 let lines: Vec<String> = differences.iter().map(|d| format!("{}: {}", d.path, d.message)).collect();
-                let message = format!("the live schema differs from the migrations: {}", lines.join("; "));
-                let hint = "someone changed the schema by hand: write a migration for the change \
-                            (`migrate new`) or undo it; never alter the schema outside migrations";
-                rec.record(WHO, "schema", t, Status::Fail, message.clone(), Some(hint.into()));
-                rec.diagnose("schema.drift", message, hint);
+                let e = Error::connect(
+                    "schema.drift",
+                    format!("the live schema differs from the migrations: {}", lines.join("; ")),
+                    "someone changed the schema by hand: write a migration for the change \
+                     (`migrate new`) or undo it; never alter the schema outside migrations",
+                );
+                rec.fail(WHO, "schema", t, e);
             }
         }
         (Err(e), _) | (_, Err(e)) => rec.record(

@@ -27,6 +27,7 @@ use sea_orm_migration::MigratorTrait;
 
 use crate::config::Which;
 use crate::connector::Connector;
+use crate::error::Error;
 
 pub use report::Report;
 
@@ -104,6 +105,19 @@ impl Recorder {
         for id in ids {
             self.record(connection, id, Instant::now(), Status::Skip, why, None);
         }
+    }
+
+    /// A failed check whose error is also a diagnosis.
+    pub fn fail(&mut self, connection: &'static str, id: &'static str, since: Instant, e: Error) {
+        self.record(
+            connection,
+            id,
+            since,
+            Status::Fail,
+            e.message.clone(),
+            Some(e.hint.clone()),
+        );
+        self.diagnose(e.code, e.message, e.hint);
     }
 
     /// Adds a diagnosis once (the same code from two connections is one cause).

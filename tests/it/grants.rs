@@ -4,7 +4,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use crate::moto::moto;
-use crate::support::{Out, TestDb, pg, wait_until};
+use crate::support::{Out, TestDb, pg};
 
 /// A test's own app role (roles are global to the cluster), with a password
 /// set by the superuser so the test can log in as it.
@@ -251,36 +251,11 @@ fn grant_waits_for_the_lock_and_times_out() {
     let (app, _) = app_role(&db);
     db.run(db.migrate().arg("up").env("DB_APP_USER", &app))
         .expect(0);
-    let key_sql = impulse_db::lock::KEY_SQL.replace("$1", "'public'");
-    let hold = || {
-        std::process::Command::new("psql")
-            .arg(format!(
-                "host=127.0.0.1 port={} user={} dbname={} sslmode=require",
-                db.port, db.role, db.name
-            ))
-            .args([
-                "-X",
-                "-q",
-                "-c",
-                &format!("SELECT pg_advisory_lock({key_sql})"),
-                "-c",
-                "SELECT pg_sleep(60)",
-            ])
-            .env("PGPASSWORD", &db.password)
-            .env("PGAPPNAME", "grant-lock-holder")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn psql")
-    };
-    let held =
-        || db.psql("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted") == "1";
     let terminate = || {
         db.psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'grant-lock-holder'");
     };
 
-    let mut holder = hold();
-    wait_until(Duration::from_secs(10), "the lock to be held", held);
+    let mut holder = db.hold_lock("grant-lock-holder");
     let out = db.run(
         db.migrate()
             .args(["grant", "--lock-timeout", "1"])

@@ -119,29 +119,7 @@ fn concurrent_ups_apply_each_migration_exactly_once() {
 fn lock_timeout_names_the_holder() {
     let db = pg().new_db("locked");
     // Another session holds the lock, as a second deploy job would.
-    let key_sql = impulse_db::lock::KEY_SQL.replace("$1", "'public'");
-    let mut holder = std::process::Command::new("psql")
-        .arg(format!(
-            "host=127.0.0.1 port={} user={} dbname={} sslmode=require",
-            db.port, db.role, db.name
-        ))
-        .args([
-            "-X",
-            "-q",
-            "-c",
-            &format!("SELECT pg_advisory_lock({key_sql})"),
-            "-c",
-            "SELECT pg_sleep(60)",
-        ])
-        .env("PGPASSWORD", &db.password)
-        .env("PGAPPNAME", "other-deploy-job")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn psql");
-    wait_until(Duration::from_secs(10), "the lock to be held", || {
-        db.psql("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted") == "1"
-    });
+    let mut holder = db.hold_lock("other-deploy-job");
     let holder_pid =
         db.psql("SELECT pid FROM pg_stat_activity WHERE application_name = 'other-deploy-job'");
 

@@ -278,6 +278,38 @@ impl TestDb {
         psql(self.port, &self.role, &self.password, &self.name, sql)
     }
 
+    /// Another session holding the migration lock of schema `public`, as a
+    /// second deploy job would, under `application_name`. Waits until it is
+    /// held; end it with `pg_terminate_backend`.
+    pub fn hold_lock(&self, application_name: &str) -> std::process::Child {
+        let key_sql = impulse_db::lock::KEY_SQL.replace("$1", "'public'");
+        let holder = Command::new("psql")
+            .arg(format!(
+                "host=127.0.0.1 port={} user={} dbname={} sslmode=require",
+                self.port,
+                conninfo_value(&self.role),
+                conninfo_value(&self.name)
+            ))
+            .args([
+                "-X",
+                "-q",
+                "-c",
+                &format!("SELECT pg_advisory_lock({key_sql})"),
+            ])
+            .args(["-c", "SELECT pg_sleep(60)"])
+            .env("PGPASSWORD", &self.password)
+            .env("PGAPPNAME", application_name)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn psql");
+        wait_until(Duration::from_secs(10), "the lock to be held", || {
+            self.psql("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted")
+                == "1"
+        });
+        holder
+    }
+
     /// The migrations recorded in the history table, oldest first.
     pub fn history(&self, schema: &str) -> Vec<String> {
         let out = self.psql(&format!(
