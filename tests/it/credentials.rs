@@ -440,14 +440,8 @@ fn iam_with_a_url_placeholder_uses_a_token_and_requires_tls() {
         "postgresql://impulse_app:AWS_IAM_TOKEN@db.abc.us-west-2.rds.amazonaws.com:5432/impulse",
     );
     let out = Out::capture(cmd.args(["up", "--format", "json"]), &[]);
-    out.expect(2);
-    assert_eq!(out.json()["error"]["code"], "config.placeholder");
-    assert!(
-        out.json()["error"]["hint"]
-            .as_str()
-            .unwrap()
-            .contains("DB_IAM_AUTH=true")
-    );
+    let error = out.error(2, "config.placeholder");
+    assert!(Out::hint(&error).contains("DB_IAM_AUTH=true"));
 }
 
 #[test]
@@ -458,14 +452,8 @@ fn placeholders_from_the_guides_env_name_their_variable() {
         "postgresql://REPLACED_BY_SECRET:REPLACED_BY_SECRET@impulse.proxy-abc.us-east-1.rds.amazonaws.com:5432/impulse",
     );
     let out = Out::capture(cmd.args(["url", "--format", "json"]), &[]);
-    out.expect(2);
-    assert_eq!(out.json()["error"]["code"], "config.placeholder");
-    assert!(
-        out.json()["error"]["hint"]
-            .as_str()
-            .unwrap()
-            .contains("DB_SECRET_ARN")
-    );
+    let error = out.error(2, "config.placeholder");
+    assert!(Out::hint(&error).contains("DB_SECRET_ARN"));
 }
 
 #[test]
@@ -487,14 +475,8 @@ fn tls_verification_and_required_tls() {
             .args(["status", "--format", "json"])
             .env("DATABASE_URL", url),
     );
-    out.expect(3);
-    assert_eq!(out.json()["error"]["code"], "tls.verify_failed");
-    assert!(
-        out.json()["error"]["hint"]
-            .as_str()
-            .unwrap()
-            .contains("sslrootcert")
-    );
+    let error = out.error(3, "tls.verify_failed");
+    assert!(Out::hint(&error).contains("sslrootcert"));
 
     // The server accepts only TLS: sslmode=disable (in the URL or DB_SSLMODE).
     let plain = format!(
@@ -506,14 +488,8 @@ fn tls_verification_and_required_tls() {
             .args(["status", "--format", "json"])
             .env("DATABASE_URL", format!("{plain}?sslmode=disable")),
     );
-    out.expect(3);
-    assert_eq!(out.json()["error"]["code"], "tls.required");
-    assert!(
-        out.json()["error"]["hint"]
-            .as_str()
-            .unwrap()
-            .contains("sslmode=require")
-    );
+    let error = out.error(3, "tls.required");
+    assert!(Out::hint(&error).contains("sslmode=require"));
     let out = db.run(
         db.migrate()
             .args(["status", "--format", "json"])

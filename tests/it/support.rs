@@ -423,6 +423,20 @@ impl Out {
             .unwrap_or_else(|e| panic!("stdout is not one JSON document ({e}):\n{self}"))
     }
 
+    /// Expects exit `status` and the JSON error `code`; returns the error.
+    #[track_caller]
+    pub fn error(&self, status: i32, code: &str) -> serde_json::Value {
+        self.expect(status);
+        let error = self.json()["error"].clone();
+        assert_eq!(error["code"], code, "{self}");
+        error
+    }
+
+    /// The error's hint (after [`Out::error`]).
+    pub fn hint(error: &serde_json::Value) -> &str {
+        error["hint"].as_str().unwrap_or_default()
+    }
+
     #[track_caller]
     pub fn expect(&self, code: i32) -> &Self {
         assert_eq!(self.code, code, "unexpected exit status\n{self}");
