@@ -113,13 +113,20 @@ enum Direction {
     Down,
 }
 
+/// What `up` applied, and what is still pending after it (in order).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpOutcome {
+    pub steps: Vec<Step>,
+    pub pending: Vec<String>,
+}
+
 /// Applies up to `steps` pending migrations (all when `None`). The caller
 /// holds the lock. `on_step` hears about each migration as it completes.
 pub async fn up<M: MigratorTrait>(
     session: &Session,
     steps: Option<u32>,
     on_step: &mut dyn FnMut(&Step),
-) -> Result<Vec<Step>> {
+) -> Result<UpOutcome> {
     history::install::<M>(session).await?;
     let status = status::<M>(session).await?;
     status.refuse_unknown()?;
@@ -128,14 +135,21 @@ pub async fn up<M: MigratorTrait>(
         .into_iter()
         .filter(|m| pending.contains(m.name()))
         .take(steps.map_or(usize::MAX, |s| s as usize));
-    run(
+    let steps = run(
         session,
         todo,
         &history::table_name::<M>(),
         Direction::Up,
         on_step,
     )
-    .await
+    .await?;
+    // The lock is held: what was pending and not applied now still is.
+    let pending = status
+        .pending()
+        .map(|e| e.name.clone())
+        .filter(|name| !steps.iter().any(|s| &s.name == name))
+        .collect();
+    Ok(UpOutcome { steps, pending })
 }
 
 /// Rolls back the `steps` most recent migrations. The caller holds the lock.

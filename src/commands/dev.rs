@@ -115,8 +115,7 @@ fn app_password(root: &std::path::Path) -> Result<Secret> {
 
 /// Creates the dev database when it does not exist yet.
 async fn ensure_database(ctx: &Ctx, cluster: &Cluster) -> Result<()> {
-    let spec = cluster.superuser_spec("postgres");
-    let session = connect::connect(&spec, ctx.connector.connect_timeout(&spec)).await?;
+    let session = crate::commands::scratch::superuser_session(ctx, cluster).await?;
     let exists = sqlx::query("SELECT 1 FROM pg_catalog.pg_database WHERE datname = $1")
         .bind(DEV_DATABASE)
         .fetch_optional(&session.pool)

@@ -30,21 +30,18 @@ impl Scratch {
             ));
         }
         let name = format!("impulse_scratch_{}", std::process::id());
-        admin(
-            ctx,
-            &cluster,
-            &format!(
-                "DROP DATABASE IF EXISTS {0} WITH (FORCE)",
+        let admin = superuser_session(ctx, &cluster).await?;
+        let fresh = async {
+            let drop = format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
                 quote_ident(&name)
-            ),
-        )
-        .await?;
-        admin(
-            ctx,
-            &cluster,
-            &format!("CREATE DATABASE {}", quote_ident(&name)),
-        )
-        .await?;
+            );
+            execute(&admin, &drop).await?;
+            execute(&admin, &format!("CREATE DATABASE {}", quote_ident(&name))).await
+        }
+        .await;
+        admin.close().await;
+        fresh?;
         let spec = cluster.superuser_spec(&name);
         let session = connect::connect(&spec, ctx.connector.connect_timeout(&spec)).await?;
         let applied = runner::up::<M>(&session, None, &mut |_| {}).await;
@@ -68,7 +65,15 @@ impl Scratch {
             "DROP DATABASE IF EXISTS {} WITH (FORCE)",
             quote_ident(&self.name)
         );
-        if let Err(e) = admin(ctx, &self.cluster, &sql).await {
+        let dropped = match superuser_session(ctx, &self.cluster).await {
+            Ok(admin) => {
+                let result = execute(&admin, &sql).await;
+                admin.close().await;
+                result
+            }
+            Err(e) => Err(e),
+        };
+        if let Err(e) = dropped {
             tracing::warn!(
                 "could not drop the scratch database {}: {}",
                 self.name,
@@ -78,15 +83,17 @@ impl Scratch {
     }
 }
 
-/// One statement as the superuser on the `postgres` database.
-async fn admin(ctx: &Ctx, cluster: &Cluster, sql: &str) -> Result<()> {
+/// A session as the local cluster's superuser on its `postgres` database,
+/// for statements that create and drop databases.
+pub async fn superuser_session(ctx: &Ctx, cluster: &Cluster) -> Result<Session> {
     let spec = cluster.superuser_spec("postgres");
-    let session = connect::connect(&spec, ctx.connector.connect_timeout(&spec)).await?;
-    let result = sqlx::query(sqlx::AssertSqlSafe(sql.to_string()))
+    connect::connect(&spec, ctx.connector.connect_timeout(&spec)).await
+}
+
+async fn execute(session: &Session, sql: &str) -> Result<()> {
+    sqlx::query(sqlx::AssertSqlSafe(sql.to_string()))
         .execute(&session.pool)
         .await
         .map(|_| ())
-        .map_err(|e| connect::query_error(&e, "prepare the scratch database"));
-    session.close().await;
-    result
+        .map_err(|e| connect::query_error(&e, "prepare the scratch database"))
 }

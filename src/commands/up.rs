@@ -64,7 +64,10 @@ pub async fn apply<M: MigratorTrait>(
     let lock_wait_ms = lock.waited.as_secs_f64() * 1e3;
     let ui = ctx.ui;
     let result = async {
-        let applied = runner::up::<M>(session, steps, &mut |step| {
+        let runner::UpOutcome {
+            steps: applied,
+            pending,
+        } = runner::up::<M>(session, steps, &mut |step| {
             ui.progress(format_args!(
                 "applied {} ({:.1} ms)",
                 step.name,
@@ -72,11 +75,6 @@ pub async fn apply<M: MigratorTrait>(
             ));
         })
         .await?;
-        let pending = runner::status::<M>(session)
-            .await?
-            .pending()
-            .map(|e| e.name.clone())
-            .collect();
         let grants = match grants {
             Some(options) => Some(grant::reconcile_with_progress::<M>(ui, session, options).await?),
             None => None,

@@ -6,12 +6,23 @@
 use serde_json::{Value, json};
 
 use crate::commands::Ctx;
-use crate::config::{Origin, Resolved, Which};
+use crate::config::{self, Origin, Resolved, Which};
 use crate::error::{Exit, Result};
 
 pub async fn run(ctx: &Ctx) -> Result<Exit> {
     let app = ctx.connector.resolve(Which::App).await;
-    let migration = ctx.connector.resolve(Which::Migration).await;
+    let same_as_app =
+        config::plan(ctx.connector.sources(), Which::Migration).is_ok_and(|p| p.same_as_app);
+    let migration = if same_as_app {
+        // The same connection: no second resolution (nor IAM signature).
+        app.clone().map(|mut r| {
+            r.which = Which::Migration;
+            r.same_as_app = true;
+            r
+        })
+    } else {
+        ctx.connector.resolve(Which::Migration).await
+    };
     // Not configuring one connection is fine (a deploy job may set only
     // DIRECT_URL); any other failure, or neither configured, is an error.
     let usable = |r: Result<Resolved>| match r {

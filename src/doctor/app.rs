@@ -246,7 +246,17 @@ pub(crate) async fn check_connection(
 
     // tls, auth, database: one driver connection, its outcome split by step.
     let t = rec.clock();
-    let result = connect::login(&spec, remaining(deadline, step), step).await;
+    // A session is kept only where the catalog checks need one; `open`
+    // classifies failures as `login` does, so one connection serves both.
+    let result = if need_session {
+        connect::open(&spec, remaining(deadline, step), step)
+            .await
+            .map(Some)
+    } else {
+        connect::login(&spec, remaining(deadline, step), step)
+            .await
+            .map(|()| None)
+    };
     let tls_note = match spec.sslmode {
         SslMode::VerifyFull => "TLS, certificate and host name verified",
         SslMode::VerifyCa => "TLS, certificate verified (not the host name)",
@@ -262,7 +272,7 @@ pub(crate) async fn check_connection(
     let tls_hint = (tls_status == Status::Warn)
         .then(|| "use sslmode=verify-full with the RDS CA bundle (sslrootcert)".to_string());
     match result {
-        Ok(()) => {
+        Ok(session) => {
             rec.record(name, "tls", t, tls_status, tls_note, tls_hint);
             rec.record(
                 name,
@@ -280,13 +290,6 @@ pub(crate) async fn check_connection(
                 format!("database \"{}\"", spec.dbname),
                 None,
             );
-            let session = if need_session {
-                connect::open(&spec, remaining(deadline, step), step)
-                    .await
-                    .ok()
-            } else {
-                None
-            };
             Some(Checked {
                 resolved,
                 session,
