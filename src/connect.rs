@@ -65,7 +65,7 @@ impl Session {
 /// together) and prepares the session.
 pub async fn connect(spec: &ConnSpec, timeout: Duration) -> Result<Session> {
     let deadline = Instant::now() + timeout;
-    probe_tcp(spec, deadline).await?;
+    probe_tcp(spec, deadline, timeout).await?;
     open(
         spec,
         deadline.saturating_duration_since(Instant::now()),
@@ -194,7 +194,8 @@ pub fn quote_literal(text: &str) -> String {
 }
 
 /// Resolves the host and opens (then drops) a TCP connection to it.
-pub async fn probe_tcp(spec: &ConnSpec, deadline: Instant) -> Result<()> {
+/// `configured` is the timeout to name in messages.
+async fn probe_tcp(spec: &ConnSpec, deadline: Instant, configured: Duration) -> Result<()> {
     let endpoint = format!("{}:{}", spec.host, spec.port);
     let remaining = || deadline.saturating_duration_since(Instant::now());
     let addrs = match tokio::time::timeout(
@@ -212,14 +213,14 @@ pub async fn probe_tcp(spec: &ConnSpec, deadline: Instant) -> Result<()> {
                  and DNS hostnames are enabled",
             ));
         }
-        Err(_) => return Err(timed_out(spec, deadline_total(deadline))),
+        Err(_) => return Err(timed_out(spec, configured)),
     };
     let mut last_refused = None;
     for addr in addrs {
         match tokio::time::timeout(remaining(), tokio::net::TcpStream::connect(addr)).await {
             Ok(Ok(_stream)) => return Ok(()),
             Ok(Err(e)) => last_refused = Some(e),
-            Err(_) => return Err(timed_out(spec, deadline_total(deadline))),
+            Err(_) => return Err(timed_out(spec, configured)),
         }
     }
     let detail = last_refused.map_or_else(|| "no address".to_string(), |e| e.to_string());
@@ -229,12 +230,6 @@ pub async fn probe_tcp(spec: &ConnSpec, deadline: Instant) -> Result<()> {
         "check that PostgreSQL is running and listening on that port (for `migrate dev`, \
          run `migrate dev` again to start it); on RDS, check the instance state and the port",
     ))
-}
-
-fn deadline_total(deadline: Instant) -> Duration {
-    // Only used in messages: the configured timeout, to the second.
-    let left = deadline.saturating_duration_since(Instant::now());
-    Duration::from_secs(left.as_secs())
 }
 
 fn timed_out(spec: &ConnSpec, timeout: Duration) -> Error {

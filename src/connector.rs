@@ -185,7 +185,7 @@ impl Connector {
                 &credentials,
                 SystemTime::now(),
             )?;
-            resolved.use_iam_token(token, &region);
+            resolved.use_iam_token(token);
         }
         resolved.check_placeholders()?;
         for param in &resolved.spec.unknown_params {

@@ -49,8 +49,6 @@ pub enum Origin {
     Iam(&'static str),
     /// A default of this tool or of PostgreSQL.
     Default(&'static str),
-    /// Made by this tool (the local cluster of `migrate dev`).
-    Generated(&'static str),
 }
 
 impl fmt::Display for Origin {
@@ -73,7 +71,6 @@ impl fmt::Display for Origin {
             } => write!(f, "secret {arn} version {version_id} ({stage})"),
             Origin::Iam(what) => write!(f, "IAM ({what})"),
             Origin::Default(what) => write!(f, "default ({what})"),
-            Origin::Generated(what) => f.write_str(what),
         }
     }
 }

@@ -93,6 +93,37 @@ impl std::fmt::Debug for Plan {
     }
 }
 
+impl Plan {
+    /// Before any secret is fetched: a placeholder in the typed URL that
+    /// nothing configured will replace (the secret replaces user and
+    /// password; IAM replaces an `AWS_IAM_TOKEN` password). `migrate doctor`
+    /// reports it at its `url` step; resolution would find it later anyway.
+    pub fn check_typed_placeholders(&self) -> Result<()> {
+        if self.url.is_none() {
+            return Ok(());
+        }
+        let bare = Plan {
+            secret_id: None,
+            iam: None,
+            ..self.clone()
+        };
+        let mut typed = resolve(&bare, None)?;
+        if self.secret_id.is_some() {
+            typed.spec.user = "(from the secret)".into();
+            typed.spec.password = None;
+        }
+        let iam_token = typed
+            .spec
+            .password
+            .as_ref()
+            .is_some_and(|p| p.expose().contains("AWS_IAM_TOKEN"));
+        if self.iam.is_some() && iam_token {
+            typed.spec.password = None;
+        }
+        typed.check_placeholders()
+    }
+}
+
 /// Reads flags and variables for connection `which`. No network.
 pub fn plan(sources: &Sources, which: Which) -> Result<Plan> {
     let flags = &sources.flags;
@@ -422,13 +453,9 @@ impl Resolved {
     }
 
     /// Replaces the password with an IAM token and raises TLS to `require`.
-    pub fn use_iam_token(&mut self, token: Secret, region: &str) {
+    pub fn use_iam_token(&mut self, token: Secret) {
         self.spec.password = Some(token);
-        self.origins.password = Some(Origin::Iam(if region.is_empty() {
-            "auth token"
-        } else {
-            "fresh auth token"
-        }));
+        self.origins.password = Some(Origin::Iam("fresh auth token"));
         if matches!(
             self.spec.sslmode,
             SslMode::Disable | SslMode::Allow | SslMode::Prefer
@@ -817,6 +844,53 @@ mod tests {
     }
 
     #[test]
+    fn typed_placeholders_count_only_when_nothing_fills_them() {
+        let template = "postgresql://REPLACED_BY_SECRET:REPLACED_BY_SECRET@h/d";
+        let unfilled = sources(ConnFlags::default(), &[("DATABASE_URL", template)], &[]);
+        let err = plan(&unfilled, Which::App)
+            .unwrap()
+            .check_typed_placeholders()
+            .unwrap_err();
+        assert_eq!(err.code, "config.placeholder");
+        let filled = sources(
+            ConnFlags::default(),
+            &[("DATABASE_URL", template), ("DB_SECRET_ARN", ARN)],
+            &[],
+        );
+        plan(&filled, Which::App)
+            .unwrap()
+            .check_typed_placeholders()
+            .unwrap();
+        let iam = sources(
+            ConnFlags::default(),
+            &[
+                ("DATABASE_URL", "postgresql://u:AWS_IAM_TOKEN@h/d"),
+                ("DB_IAM_AUTH", "true"),
+            ],
+            &[],
+        );
+        plan(&iam, Which::App)
+            .unwrap()
+            .check_typed_placeholders()
+            .unwrap();
+        // A placeholder host is never filled by anything.
+        let host = sources(
+            ConnFlags::default(),
+            &[
+                ("DATABASE_URL", "postgresql://u@REPLACED_BY_SECRET/d"),
+                ("DB_SECRET_ARN", ARN),
+            ],
+            &[],
+        );
+        assert!(
+            plan(&host, Which::App)
+                .unwrap()
+                .check_typed_placeholders()
+                .is_err()
+        );
+    }
+
+    #[test]
     fn iam_replaces_the_password_and_requires_tls() {
         let s = sources(
             ConnFlags::default(),
@@ -835,7 +909,7 @@ mod tests {
         let (region, origin) = r.iam_region().unwrap();
         assert_eq!(region, "us-west-2");
         assert!(matches!(origin, Origin::Iam(_)));
-        r.use_iam_token(Secret::new("token"), &region);
+        r.use_iam_token(Secret::new("token"));
         assert_eq!(r.spec.sslmode, SslMode::Require);
         r.check_placeholders().unwrap();
         // An explicit --region wins over the host's.

@@ -5,8 +5,7 @@
 use std::time::{Duration, Instant};
 
 use super::{Recorder, Status};
-use crate::config::url::is_placeholder;
-use crate::config::{self, ConnSpec, Origin, Resolved, SslMode, Which};
+use crate::config::{self, ConnSpec, Resolved, SslMode, Which};
 use crate::connect::{self, Session};
 use crate::connector::Connector;
 use crate::error::Error;
@@ -75,7 +74,7 @@ pub(crate) async fn check_connection(
     let t = rec.clock();
     if let Some((raw, origin)) = &plan.url {
         let parsed = ConnSpec::parse(raw, &origin.to_string()).and_then(|spec| {
-            typed_placeholders(&spec, &plan, origin)?;
+            plan.check_typed_placeholders()?;
             Ok(spec)
         });
         match parsed {
@@ -347,40 +346,4 @@ pub(crate) async fn check_connection(
             None
         }
     }
-}
-
-/// Placeholders in the typed URL that nothing configured will replace.
-fn typed_placeholders(spec: &ConnSpec, plan: &config::Plan, origin: &Origin) -> Result<(), Error> {
-    let filled_by_secret = plan.secret_id.is_some();
-    let filled_by_iam = plan.iam.is_some();
-    let password = spec
-        .password
-        .as_ref()
-        .map(|p| p.expose().to_string())
-        .unwrap_or_default();
-    let unfilled = (is_placeholder(&spec.user) && !filled_by_secret)
-        || (is_placeholder(&password)
-            && !filled_by_secret
-            && !(password.contains("AWS_IAM_TOKEN") && filled_by_iam))
-        || is_placeholder(&spec.host)
-        || is_placeholder(&spec.dbname);
-    if !unfilled {
-        return Ok(());
-    }
-    // Let resolution word it (it names the variable that should fill it).
-    let r = config::resolve(
-        &config::Plan {
-            secret_id: None,
-            iam: None,
-            ..plan.clone()
-        },
-        None,
-    )?;
-    r.check_placeholders().map_err(|mut e| {
-        e.message = format!(
-            "{} ({origin})",
-            e.message.trim_end_matches(&format!(" (from {origin})"))
-        );
-        e
-    })
 }

@@ -182,7 +182,6 @@ pub(crate) async fn database_checks<M: MigratorTrait>(
     connector: &Connector,
     admin: &Checked,
     rec: &mut Recorder,
-    _deadline: Instant,
 ) {
     const WHO: &str = "database";
     let Some(session) = &admin.session else {

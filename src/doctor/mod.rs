@@ -164,7 +164,7 @@ pub async fn run<M: MigratorTrait>(connector: &Connector, budget: Duration) -> R
     }
     match admin {
         Some(admin) => {
-            deep::database_checks::<M>(connector, admin, &mut rec, deadline).await;
+            deep::database_checks::<M>(connector, admin, &mut rec).await;
         }
         None => rec.skip(
             "database",

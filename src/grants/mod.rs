@@ -153,6 +153,20 @@ fn set(items: &[&str]) -> BTreeSet<String> {
     items.iter().map(|s| s.to_string()).collect()
 }
 
+/// What `current` lacks of `required`, and what it holds beyond it, each as
+/// a privilege list (`SELECT, INSERT`), `None` when empty.
+fn privilege_diff(
+    required: &[&str],
+    current: &BTreeSet<String>,
+) -> (Option<String>, Option<String>) {
+    let required = set(required);
+    let listed = |s: BTreeSet<String>| (!s.is_empty()).then(|| list(&s));
+    (
+        listed(required.difference(current).cloned().collect()),
+        listed(current.difference(&required).cloned().collect()),
+    )
+}
+
 /// One object to reconcile, and what is required and tolerated on it.
 struct Target<'a> {
     /// `database`, `schema`, `table`, `sequence`.
@@ -179,6 +193,24 @@ impl Builder<'_> {
         self.plan.changes.push(Change { kind, what, sql });
     }
 
+    /// A change to the role itself, which takes CREATEROLE: planned when the
+    /// migration role has it, else a finding whose hint is the statement.
+    /// Returns whether it was planned.
+    fn role_change(&mut self, what: String, sql: String, problem: String) -> bool {
+        if self.state.can_create_roles {
+            self.change(Kind::Missing, what, sql);
+            return true;
+        }
+        self.plan.findings.push(Finding {
+            code: "privileges.missing",
+            message: problem,
+            hint: format!(
+                "as a role with CREATEROLE (or after giving the migration role CREATEROLE): {sql}"
+            ),
+        });
+        false
+    }
+
     /// Grants what `required` lacks, revokes what exceeds it, from the app
     /// role and (where the target allows) from PUBLIC.
     fn reconcile(&mut self, t: Target) {
@@ -189,31 +221,24 @@ impl Builder<'_> {
             acl,
             ..
         } = &t;
-        let required = set(t.required);
-        let missing: BTreeSet<String> = required.difference(&acl.app).cloned().collect();
-        if !missing.is_empty() {
-            let privileges = list(&missing);
+        let (missing, excess) = privilege_diff(t.required, &acl.app);
+        if let Some(privileges) = missing {
             self.change(
                 Kind::Missing,
                 format!("{privileges} on {kind} {shown}"),
                 format!("GRANT {privileges} ON {sql} TO {}", self.app),
             );
         }
-        let excess: BTreeSet<String> = acl.app.difference(&required).cloned().collect();
-        if !excess.is_empty() {
-            let privileges = list(&excess);
+        if let Some(privileges) = excess {
             self.change(
                 Kind::Excess,
                 format!("{privileges} on {kind} {shown}"),
                 format!("REVOKE {privileges} ON {sql} FROM {}", self.app),
             );
         }
-        let public_ok = set(t.public_ok);
-        let public_excess: BTreeSet<String> = acl.public.difference(&public_ok).cloned().collect();
-        if public_excess.is_empty() {
+        let Some(privileges) = privilege_diff(t.public_ok, &acl.public).1 else {
             return;
-        }
-        let privileges = list(&public_excess);
+        };
         if t.can_revoke_public {
             self.change(
                 Kind::Excess,
@@ -250,47 +275,30 @@ pub fn plan(state: &State) -> Plan {
     let role = match &state.app {
         Some(role) => role,
         None => {
-            if state.can_create_roles {
-                b.change(
-                    Kind::Missing,
-                    format!("role \"{}\" (LOGIN, no password)", state.app_role),
-                    format!("CREATE ROLE {app} LOGIN"),
-                );
-            } else {
-                b.plan.findings.push(Finding {
-                    code: "privileges.missing",
-                    message: format!(
-                        "the app role \"{}\" does not exist, and the migration role \"{}\" cannot create roles",
-                        state.app_role, state.migration_role
-                    ),
-                    hint: format!(
-                        "create it (CREATE ROLE {app} LOGIN) as a role with CREATEROLE, or give the \
-                         migration role CREATEROLE; DB_APP_USER names a different app role"
-                    ),
-                });
+            let planned = b.role_change(
+                format!("role \"{}\" (LOGIN, no password)", state.app_role),
+                format!("CREATE ROLE {app} LOGIN"),
+                format!(
+                    "the app role \"{}\" does not exist, and the migration role \"{}\" cannot \
+                     create roles (DB_APP_USER names another app role)",
+                    state.app_role, state.migration_role
+                ),
+            );
+            if !planned {
                 return b.plan;
             }
             &empty
         }
     };
-
-    if state.app.is_some() && !role.login {
-        if state.can_create_roles {
-            b.change(
-                Kind::Missing,
-                format!("LOGIN for role \"{}\"", state.app_role),
-                format!("ALTER ROLE {app} LOGIN"),
-            );
-        } else {
-            b.plan.findings.push(Finding {
-                code: "privileges.missing",
-                message: format!(
-                    "the app role \"{}\" cannot log in (NOLOGIN)",
-                    state.app_role
-                ),
-                hint: format!("as a role with CREATEROLE: ALTER ROLE {app} LOGIN"),
-            });
-        }
+    if !role.login {
+        b.role_change(
+            format!("LOGIN for role \"{}\"", state.app_role),
+            format!("ALTER ROLE {app} LOGIN"),
+            format!(
+                "the app role \"{}\" cannot log in (NOLOGIN)",
+                state.app_role
+            ),
+        );
     }
     if state.iam && state.rds_iam_exists && !role.member_of.iter().any(|r| r == "rds_iam") {
         b.change(
@@ -365,29 +373,20 @@ pub fn plan(state: &State) -> Plan {
             &SEQUENCE_PRIVILEGES[..],
         ),
     ] {
-        let required = set(required);
-        let missing: BTreeSet<String> = required.difference(current).cloned().collect();
+        let (missing, excess) = privilege_diff(required, current);
         let lower = objects.to_lowercase();
-        if !missing.is_empty() {
-            let privileges = list(&missing);
+        let later = format!("{lower} created later by \"{}\"", state.migration_role);
+        if let Some(privileges) = missing {
             b.change(
                 Kind::Missing,
-                format!(
-                    "{privileges} on {lower} created later by \"{}\"",
-                    state.migration_role
-                ),
+                format!("{privileges} on {later}"),
                 format!("{for_role} GRANT {privileges} ON {objects} TO {app}"),
             );
         }
-        let excess: BTreeSet<String> = current.difference(&required).cloned().collect();
-        if !excess.is_empty() {
-            let privileges = list(&excess);
+        if let Some(privileges) = excess {
             b.change(
                 Kind::Excess,
-                format!(
-                    "{privileges} on {lower} created later by \"{}\"",
-                    state.migration_role
-                ),
+                format!("{privileges} on {later}"),
                 format!("{for_role} REVOKE {privileges} ON {objects} FROM {app}"),
             );
         }

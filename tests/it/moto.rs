@@ -136,9 +136,9 @@ impl Moto {
     /// then AWSCURRENT moves to it (AWSPREVIOUS to the old one). Returns
     /// the new version id.
     pub fn rotate(&self, arn: &str, value: &str) -> String {
-        runtime().block_on(async {
-            let client = self.client();
-            let old = client
+        let client = self.client();
+        let old = runtime().block_on(async {
+            client
                 .get_secret_value()
                 .secret_id(arn)
                 .version_stage("AWSCURRENT")
@@ -147,18 +147,10 @@ impl Moto {
                 .expect("get AWSCURRENT")
                 .version_id()
                 .expect("a version")
-                .to_string();
-            let new = client
-                .put_secret_value()
-                .secret_id(arn)
-                .secret_string(value)
-                .version_stages("AWSPENDING")
-                .send()
-                .await
-                .expect("put AWSPENDING")
-                .version_id()
-                .expect("a version")
-                .to_string();
+                .to_string()
+        });
+        let new = self.put_pending(arn, value);
+        runtime().block_on(async {
             client
                 .update_secret_version_stage()
                 .secret_id(arn)
@@ -168,7 +160,7 @@ impl Moto {
                 .send()
                 .await
                 .expect("move AWSCURRENT");
-            new
-        })
+        });
+        new
     }
 }
