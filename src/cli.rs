@@ -8,6 +8,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::error::{Code, Error};
+
 /// Owns the schema of the Impulse PostgreSQL database and its connection hygiene.
 #[derive(Debug, Parser)]
 #[command(name = "migrate", version, about, long_about = None)]
@@ -207,6 +209,39 @@ pub struct PrismaCheckArgs {
     /// The Prisma schema, as in Prisma's CLI.
     #[arg(long, value_name = "PATH", default_value = "prisma/schema.prisma")]
     pub schema: PathBuf,
+}
+
+/// Whether the raw command line asks for JSON output (`--format json` or
+/// `--format=json`), for errors found before the line could be parsed.
+pub fn wants_json(args: impl IntoIterator<Item = std::ffi::OsString>) -> bool {
+    let args: Vec<std::ffi::OsString> = args.into_iter().collect();
+    args.iter().enumerate().any(|(i, a)| {
+        a == "--format=json"
+            || (a == "--format" && args.get(i + 1).is_some_and(|next| next == "json"))
+    })
+}
+
+/// clap's rejection of a command line as an [`Error`]: its first line as
+/// the message (anything URL-shaped redacted: a URL given in the wrong
+/// place may hold a password), its usage line in the hint.
+pub fn usage_error(e: &clap::Error) -> Error {
+    let rendered = e.render().to_string();
+    let first = rendered
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("invalid arguments")
+        .trim_start_matches("error: ")
+        .to_string();
+    let usage = rendered
+        .lines()
+        .find(|l| l.starts_with("Usage: "))
+        .map(|u| format!("{}; ", u.trim()))
+        .unwrap_or_default();
+    Error::new(
+        Code::UsageInvalid,
+        crate::config::redact_urls_in(&first),
+        format!("{usage}see `migrate --help` and `migrate <command> --help`"),
+    )
 }
 
 #[cfg(test)]

@@ -18,7 +18,7 @@ use sea_orm_codegen::{
 use sea_schema::postgres::discovery::SchemaDiscovery;
 use sqlx::PgPool;
 
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
 
 /// The writer options.
 fn context() -> EntityWriterContext {
@@ -82,8 +82,8 @@ pub async fn generate(
 /// Formats Rust source with `rustfmt` (its defaults, as sea-orm-cli runs it).
 fn rustfmt(source: &str) -> Result<String> {
     let missing = |e: std::io::Error| {
-        Error::config(
-            "entities.no_rustfmt",
+        Error::new(
+            Code::EntitiesNoRustfmt,
             format!("cannot run rustfmt: {e}"),
             "install it with `rustup component add rustfmt`",
         )

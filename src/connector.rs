@@ -28,8 +28,8 @@ use tokio::sync::OnceCell;
 
 use crate::aws::{iam, secrets::Secrets};
 use crate::config::{self, DbSecret, DotEnv, Resolved, Sources, Which};
-use crate::connect::{self, Session};
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
+use crate::session::Session;
 
 /// Used when neither `--connect-timeout` nor the URL's `connect_timeout` says.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -153,11 +153,11 @@ impl Connector {
     async fn resolve_with(&self, which: Which, refresh: bool) -> Result<Resolved> {
         let plan = config::plan(&self.sources, which)?;
         let secret = match &plan.secret_id {
-            Some((id, _)) => Some(
+            Some(id) => Some(
                 self.secret(
-                    id,
-                    &plan.secret_stage.0,
-                    plan.region.as_ref().map(|(r, _)| r.as_str()),
+                    &id.value,
+                    &plan.secret_stage.value,
+                    plan.region_name(),
                     refresh,
                 )
                 .await?,
@@ -166,32 +166,32 @@ impl Connector {
         };
         let mut resolved = config::resolve(&plan, secret.as_ref())?;
         if resolved.iam.is_some() {
-            let (region, _) = resolved.iam_region().ok_or_else(|| {
-                Error::config(
-                    "config.region_missing",
+            let region = resolved.iam_region().ok_or_else(|| {
+                Error::new(
+                    Code::ConfigRegionMissing,
                     format!(
                         "no AWS region to sign an IAM auth token for host {}",
-                        resolved.spec.host
+                        resolved.host.value
                     ),
                     "pass --region or set AWS_REGION (an *.rds.amazonaws.com host names its own region)",
                 )
             })?;
             let credentials = iam::credentials(self.aws().await).await?;
             let token = iam::auth_token(
-                &resolved.spec.host,
-                resolved.spec.port,
-                &resolved.spec.user,
-                &region,
+                &resolved.host.value,
+                resolved.port.value,
+                &resolved.user.value,
+                &region.value,
                 &credentials,
                 SystemTime::now(),
             )?;
             resolved.use_iam_token(token);
         }
         resolved.check_placeholders()?;
-        for param in &resolved.spec.unknown_params {
+        for param in resolved.unknown_params() {
             tracing::warn!(
                 "{}: URL parameter `{param}` is not understood and is ignored",
-                resolved.origins.host
+                resolved.host.origin
             );
         }
         Ok(resolved)
@@ -200,24 +200,21 @@ impl Connector {
     /// Resolves and opens connection `which`, following a rotated secret.
     pub async fn connect(&self, which: Which) -> Result<Session> {
         let resolved = self.resolve(which).await?;
-        self.open(resolved).await
+        self.connect_resolved(&resolved).await
     }
 
     /// Opens an already resolved connection, following a rotated secret.
-    pub async fn open(&self, resolved: Resolved) -> Result<Session> {
-        let timeout = self.connect_timeout(&resolved.spec);
-        let first = connect::connect(&resolved.spec, timeout).await;
-        let error = match first {
+    pub async fn connect_resolved(&self, resolved: &Resolved) -> Result<Session> {
+        let spec = resolved.spec();
+        let timeout = self.connect_timeout(&spec);
+        let error = match Session::open(&spec, timeout).await {
             Ok(session) => return Ok(session),
             Err(e) => e,
         };
-        if resolved.iam.is_some() {
-            return Err(iam_rejected(error));
-        }
         let Some(old) = resolved
             .secret
             .as_ref()
-            .filter(|_| error.code == "auth.password_mismatch")
+            .filter(|_| error.code == Code::AuthPasswordMismatch)
         else {
             return Err(error);
         };
@@ -226,7 +223,7 @@ impl Connector {
         let Some(new) = &fresh.secret else {
             return Err(error);
         };
-        if new.version_id == old.version_id && fresh.spec.password == resolved.spec.password {
+        if new.version_id == old.version_id && fresh.password == resolved.password {
             tracing::debug!(
                 "secret {} is unchanged (version {}): not retrying",
                 new.arn,
@@ -241,53 +238,8 @@ impl Connector {
             old.version_id,
             new.version_id
         );
-        let mut session = connect::connect(&fresh.spec, timeout).await?;
+        let mut session = Session::open(&fresh.spec(), timeout).await?;
         session.credentials_refetched = true;
         Ok(session)
-    }
-}
-
-/// With IAM, a refused password is a refused token: say what to check.
-pub(crate) fn iam_rejected(e: Error) -> Error {
-    let rejected = e.code == "auth.password_mismatch"
-        || (e.code == "auth.no_hba_entry" && e.message.contains("PAM"));
-    if !rejected {
-        return e;
-    }
-    Error::connect(
-        "auth.iam_token_rejected",
-        format!("the database refused the IAM auth token: {}", e.message),
-        "check that the token's region is the database's (--region), that this machine's clock \
-         is right, that the caller's IAM policy allows rds-db:connect on \
-         arn:aws:rds-db:REGION:ACCOUNT:dbuser:RESOURCE_ID/USER, and that the role is granted rds_iam",
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_refused_token_is_named_with_what_to_check() {
-        for refused in [
-            Error::connect(
-                "auth.password_mismatch",
-                "password authentication failed for user \"app\"",
-                "",
-            ),
-            Error::connect(
-                "auth.no_hba_entry",
-                "PAM authentication failed for user \"app\"",
-                "",
-            ),
-        ] {
-            let e = iam_rejected(refused);
-            assert_eq!(e.code, "auth.iam_token_rejected");
-            for what in ["region", "clock", "rds-db:connect", "rds_iam"] {
-                assert!(e.hint.contains(what), "{what}: {}", e.hint);
-            }
-        }
-        let other = iam_rejected(Error::connect("network.refused", "refused", ""));
-        assert_eq!(other.code, "network.refused");
     }
 }

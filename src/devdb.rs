@@ -26,7 +26,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use crate::config::{ConnSpec, SslMode};
-use crate::error::{Error, Exit, Result};
+use crate::error::{Code, Error, Result};
 use crate::secret::Secret;
 
 /// The superuser the cluster is created with.
@@ -288,8 +288,8 @@ impl Cluster {
         if ok {
             return Ok(());
         }
-        Err(Error::config(
-            "dev.unreachable_dir",
+        Err(Error::new(
+            Code::DevUnreachableDir,
             format!(
                 "the server runs as the postgres OS user (we are root), and that user cannot reach {}",
                 data.display()
@@ -316,8 +316,7 @@ impl Cluster {
         }
         let output = command.output().map_err(|e| {
             Error::new(
-                Exit::Usage,
-                "dev.no_postgres",
+                Code::DevNoPostgres,
                 format!("cannot run {}: {e}", path.display()),
                 install_hint(),
             )
@@ -338,8 +337,7 @@ fn check_output(program: &str, output: &Output) -> Result<()> {
         stderr
     };
     Err(Error::new(
-        Exit::Internal,
-        "dev.server_failed",
+        Code::DevServerFailed,
         format!("{program} failed ({}): {}", output.status, text.trim()),
         "see .migrate/postgres.log; `migrate dev --stop` and removing .migrate/ starts over",
     ))
@@ -401,8 +399,8 @@ pub fn find_bindir_in(
         .collect();
     versions.sort();
     versions.pop().map(|(_, dir)| dir).ok_or_else(|| {
-        Error::config(
-            "dev.no_postgres",
+        Error::new(
+            Code::DevNoPostgres,
             "no PostgreSQL server binaries (initdb, pg_ctl) were found on PATH, \
              through pg_config, or under /usr/lib/postgresql",
             install_hint(),
@@ -500,8 +498,8 @@ fn postgres_owner() -> Result<(u32, u32)> {
     };
     match (id("-u"), id("-g")) {
         (Some(uid), Some(gid)) => Ok((uid, gid)),
-        _ => Err(Error::config(
-            "dev.no_postgres_user",
+        _ => Err(Error::new(
+            Code::DevNoPostgresUser,
             "running as root, but there is no `postgres` OS user to run the server as",
             "install the PostgreSQL server package (it creates the user), or run as a normal user",
         )),
@@ -538,8 +536,8 @@ fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| io_error(&format!("read {}", path.display()), e))?;
     serde_json::from_str(&text).map_err(|e| {
-        Error::config(
-            "dev.broken_state",
+        Error::new(
+            Code::DevBrokenState,
             format!("{} is not valid: {e}", path.display()),
             "stop the cluster (`migrate dev --stop`) and remove the directory to start over",
         )
@@ -553,8 +551,7 @@ fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<()> {
 
 fn io_error(doing: &str, e: std::io::Error) -> Error {
     Error::new(
-        Exit::Internal,
-        "dev.io",
+        Code::DevIo,
         format!("cannot {doing}: {e}"),
         "check the permissions and free space of the directory",
     )
@@ -582,7 +579,10 @@ mod tests {
             root.path(),
         )
         .unwrap_err();
-        assert_eq!((err.code, err.exit), ("dev.no_postgres", Exit::Usage));
+        assert_eq!(
+            (err.code, err.exit()),
+            (Code::DevNoPostgres, crate::error::Exit::Usage)
+        );
         assert!(
             err.hint.contains("apt-get install -y postgresql"),
             "{}",

@@ -1,23 +1,24 @@
 //! Errors the runner reports to a person or a script.
 //!
-//! Every failure carries three things a user acts on: a stable diagnosis code
-//! (the names of DESIGN.md's doctor table, so scripts and tests can match on
-//! them), a message saying what went wrong, and a hint saying what to do.
-//! The exit status follows from the kind of failure, never from the message.
-//! Messages are built from redacted values only: nothing here ever holds a
-//! password.
+//! Every failure carries three things a user acts on: a stable [`Code`]
+//! (scripts and tests match on it), a message saying what went wrong, and a
+//! hint saying what to do. The exit status follows from the code, never
+//! from the message. Messages are built from redacted values only: nothing
+//! here ever holds a password.
 
 use std::fmt;
 use std::process::ExitCode;
 
-/// Exit statuses of DESIGN.md.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub use crate::code::Code;
+
+/// Exit statuses (the README's "Exit codes" table).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Exit {
     /// Everything is as it should be.
     Ok = 0,
-    /// A check found something: pending migrations, drift, problems.
+    /// A check found something: pending migrations, drift, doctor problems.
     CheckFailed = 1,
-    /// Usage or configuration error.
+    /// Usage or configuration error, including a refused history.
     Usage = 2,
     /// Cannot connect or authenticate.
     Connect = 3,
@@ -29,70 +30,107 @@ pub enum Exit {
     Internal = 70,
 }
 
+impl Exit {
+    /// Every status, in order.
+    pub const ALL: [Exit; 7] = [
+        Exit::Ok,
+        Exit::CheckFailed,
+        Exit::Usage,
+        Exit::Connect,
+        Exit::Lock,
+        Exit::Migration,
+        Exit::Internal,
+    ];
+
+    /// What the status means, as the README says it.
+    pub fn meaning(self) -> &'static str {
+        match self {
+            Exit::Ok => "ok",
+            Exit::CheckFailed => {
+                "a check found something (`status --check`, `grant --check`, `entities --check`, \
+                 `prisma-check`, `doctor`)"
+            }
+            Exit::Usage => "usage or configuration error",
+            Exit::Connect => "cannot connect or authenticate",
+            Exit::Lock => "the migration lock was not acquired within `--lock-timeout`",
+            Exit::Migration => "a migration failed and was rolled back",
+            Exit::Internal => "internal error (a bug)",
+        }
+    }
+
+    /// The README's exit-code table: each status with the codes that end
+    /// a command with it.
+    pub fn markdown_table() -> String {
+        let mut out = String::from("| exit | meaning | codes |\n|---|---|---|\n");
+        for exit in Exit::ALL {
+            let codes: Vec<String> = Code::ALL
+                .iter()
+                .filter(|c| c.exit() == exit)
+                .map(|c| format!("`{c}`"))
+                .collect();
+            let codes = if codes.is_empty() {
+                "-".to_string()
+            } else {
+                codes.join(", ")
+            };
+            out += &format!("| {} | {} | {codes} |\n", exit as i32, exit.meaning());
+        }
+        out
+    }
+}
+
 impl From<Exit> for ExitCode {
     fn from(exit: Exit) -> Self {
         ExitCode::from(exit as u8)
     }
 }
 
-/// A failure with its diagnosis code, message, hint and exit status.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A failure with its code, message and hint.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Error {
-    /// Stable diagnosis code such as `config.missing` or `network.refused`.
-    pub code: &'static str,
+    /// What kind of failure: decides the exit status.
+    pub code: Code,
     /// What went wrong, in one sentence.
     pub message: String,
     /// What to do about it.
     pub hint: String,
-    /// The process exit status this failure maps to.
-    pub exit: Exit,
 }
 
 impl Error {
-    pub fn new(
-        exit: Exit,
-        code: &'static str,
-        message: impl Into<String>,
-        hint: impl Into<String>,
-    ) -> Self {
+    /// A failure with a hint of its own.
+    pub fn new(code: Code, message: impl Into<String>, hint: impl Into<String>) -> Self {
         Self {
             code,
             message: message.into(),
             hint: hint.into(),
-            exit,
         }
     }
 
-    /// A usage or configuration error (exit 2).
-    pub fn config(code: &'static str, message: impl Into<String>, hint: impl Into<String>) -> Self {
-        Self::new(Exit::Usage, code, message, hint)
-    }
-
-    /// A connection or authentication failure (exit 3).
-    pub fn connect(
-        code: &'static str,
-        message: impl Into<String>,
-        hint: impl Into<String>,
-    ) -> Self {
-        Self::new(Exit::Connect, code, message, hint)
+    /// A failure whose hint is the code's generic fix.
+    pub fn of(code: Code, message: impl Into<String>) -> Self {
+        Self::new(code, message, code.hint())
     }
 
     /// Something this tool did wrong, or an environment it cannot work in (exit 70).
     pub fn internal(message: impl Into<String>) -> Self {
-        Self::new(
-            Exit::Internal,
-            "internal",
-            message,
-            "this is a bug in impulse-db or an unusable environment; rerun with -v and report it",
-        )
+        Self::of(Code::Internal, message)
     }
 
-    /// The JSON form of DESIGN.md: `{"error":{"code","message","hint"}}`.
-    pub fn to_json(&self) -> serde_json::Value {
-        serde_json::json!({
-            "error": { "code": self.code, "message": self.message, "hint": self.hint }
-        })
+    /// The process exit status this failure maps to.
+    pub fn exit(&self) -> Exit {
+        self.code.exit()
     }
+
+    /// The JSON document of a failed command: `{"error":{"code","message","hint"}}`.
+    pub fn document(&self) -> ErrorDocument<'_> {
+        ErrorDocument { error: self }
+    }
+}
+
+/// What `--format json` prints for a failure.
+#[derive(Debug, serde::Serialize)]
+pub struct ErrorDocument<'a> {
+    pub error: &'a Error,
 }
 
 impl fmt::Display for Error {

@@ -10,8 +10,9 @@ use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement};
 use sea_orm_migration::MigratorTrait;
 use sqlx::{AssertSqlSafe, Row};
 
-use crate::connect::{Session, query_error, quote_ident};
-use crate::error::Result;
+use crate::error::{Code, Result};
+use crate::session::{Session, query_error};
+use crate::sql::{qualified, quote_ident};
 
 /// One row of the history.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,10 +25,6 @@ pub struct Applied {
 /// The history table's name for migrator `M`.
 pub fn table_name<M: MigratorTrait>() -> String {
     M::migration_table_name().to_string()
-}
-
-fn qualified(schema: &str, table: &str) -> String {
-    format!("{}.{}", quote_ident(schema), quote_ident(table))
 }
 
 /// Does the managed schema exist?
@@ -84,11 +81,11 @@ pub async fn install<M: MigratorTrait>(session: &Session) -> Result<()> {
         .map_err(|e| query_error(&e, "create the schema"))?;
     }
     M::install(&session.db).await.map_err(|e| {
-        crate::error::Error::connect(
-            "query.failed",
+        crate::error::Error::new(
+            Code::QueryFailed,
             format!(
                 "could not create the migration history table: {}",
-                crate::connect::describe_db_error(&e)
+                crate::session::describe_db_error(&e)
             ),
             "connect as the role that owns the schema (DIRECT_URL), not the app role",
         )

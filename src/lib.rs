@@ -12,11 +12,12 @@
 pub mod aws;
 pub mod catalog;
 pub mod cli;
+pub mod code;
 pub mod codegen;
 pub mod commands;
 pub mod config;
-pub mod connect;
 pub mod connector;
+pub mod deploy;
 pub mod devdb;
 pub mod doctor;
 pub mod env_vars;
@@ -24,10 +25,13 @@ pub mod error;
 pub mod grants;
 pub mod history;
 pub mod lock;
+pub mod net;
 pub mod output;
 pub mod prisma;
 pub mod runner;
 pub mod secret;
+pub mod session;
+pub mod sql;
 
 use std::process::ExitCode;
 
@@ -45,7 +49,10 @@ use crate::output::Ui;
 /// the outcome to an exit status.
 pub fn main_with<M: MigratorTrait>() -> ExitCode {
     install_panic_hook();
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(&e),
+    };
     init_tracing(cli.global.quiet, cli.global.verbose);
     let ui = Ui {
         format: cli.global.format,
@@ -67,9 +74,40 @@ pub fn main_with<M: MigratorTrait>() -> ExitCode {
         Ok(exit) => exit.into(),
         Err(e) => {
             ui.error(&e);
-            e.exit.into()
+            e.exit().into()
         }
     }
+}
+
+/// A command line clap rejects, or `--help` / `--version`. With
+/// `--format json` anywhere on the line, a rejected one is the one JSON
+/// error document on stdout, as for every other failure.
+fn usage_error(e: &clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        let _ = e.print();
+        return if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+            Exit::Usage.into()
+        } else {
+            Exit::Ok.into()
+        };
+    }
+    let json = cli::wants_json(std::env::args_os());
+    let ui = Ui {
+        format: if json {
+            cli::Format::Json
+        } else {
+            cli::Format::Text
+        },
+        quiet: false,
+    };
+    ui.error(&cli::usage_error(e));
+    Exit::Usage.into()
 }
 
 fn init_tracing(quiet: bool, verbose: u8) {

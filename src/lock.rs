@@ -17,8 +17,8 @@ use std::time::{Duration, Instant};
 
 use sqlx::{AssertSqlSafe, Row};
 
-use crate::connect::{Session, query_error};
-use crate::error::{Error, Exit, Result};
+use crate::error::{Code, Error, Result};
+use crate::session::{Session, query_error};
 
 /// SQL computing the lock key for the schema bound as `$1`.
 pub const KEY_SQL: &str =
@@ -115,8 +115,7 @@ pub async fn acquire(session: &Session, timeout: Duration) -> Result<MigrationLo
         |h| h.to_string(),
     );
     Err(Error::new(
-        Exit::Lock,
-        "lock.timeout",
+        Code::LockTimeout,
         format!(
             "the migration lock on database \"{}\", schema \"{}\" was not acquired within {}s: it is held by {who}",
             session.database,

@@ -1,12 +1,20 @@
 //! Where output goes: progress and logs to stderr, the result to stdout.
 //!
-//! With `--format json`, stdout carries exactly one JSON document, whether
-//! the command succeeded or failed, so scripts can always parse it.
+//! Every command's result is a typed report: its `Display` is the text
+//! output and its `Serialize` the JSON one, so the two cannot disagree and
+//! no JSON is assembled by hand. With `--format json`, stdout carries
+//! exactly one JSON document, whether the command succeeded or failed, so
+//! scripts can always parse it.
 
 use std::fmt::Display;
 
 use crate::cli::Format;
 use crate::error::Error;
+
+/// A command's result.
+pub trait Report: serde::Serialize + Display {}
+
+impl<T: serde::Serialize + Display> Report for T {}
 
 /// The user's choices about output.
 #[derive(Debug, Clone, Copy)]
@@ -23,16 +31,21 @@ impl Ui {
         }
     }
 
-    /// The result: `text` or `json` on stdout, as the user asked.
-    pub fn result(&self, text: impl FnOnce() -> String, json: impl FnOnce() -> serde_json::Value) {
+    /// The result, as text or JSON on stdout.
+    pub fn result(&self, report: &impl Report) {
         match self.format {
             Format::Text => {
-                let text = text();
-                if !text.is_empty() {
+                let text = report.to_string();
+                if !text.trim().is_empty() {
                     println!("{}", text.trim_end());
                 }
             }
-            Format::Json => println!("{}", json()),
+            Format::Json => match serde_json::to_string(report) {
+                Ok(json) => println!("{json}"),
+                Err(e) => self.error(&Error::internal(format!(
+                    "cannot serialise the result as JSON: {e}"
+                ))),
+            },
         }
     }
 
@@ -41,7 +54,11 @@ impl Ui {
     pub fn error(&self, e: &Error) {
         eprintln!("{e}");
         if self.format == Format::Json {
-            println!("{}", e.to_json());
+            match serde_json::to_string(&e.document()) {
+                Ok(json) => println!("{json}"),
+                // An Error is strings and a code: it always serialises.
+                Err(_) => println!("{{\"error\":{{\"code\":\"internal\"}}}}"),
+            }
         }
     }
 }

@@ -15,9 +15,9 @@ use std::time::{Duration, Instant};
 use sea_orm::TransactionTrait;
 use sea_orm_migration::{MigrationTrait, MigratorTrait, SchemaManager};
 
-use crate::connect::{Session, describe_db_error};
-use crate::error::{Error, Exit, Result};
+use crate::error::{Code, Error, Result};
 use crate::history::{self, Applied};
+use crate::session::{Session, describe_db_error};
 
 /// One migration known to the binary, with its state in the database.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -48,8 +48,8 @@ impl Status {
             return Ok(());
         }
         let names: Vec<&str> = self.unknown.iter().map(|a| a.version.as_str()).collect();
-        Err(Error::config(
-            "migrations.unknown_applied",
+        Err(Error::new(
+            Code::MigrationsUnknownApplied,
             format!(
                 "the database has migrations this binary does not know: {}",
                 names.join(", ")
@@ -258,8 +258,7 @@ fn failed(name: &str, direction: Direction, in_transaction: bool, e: &sea_orm::D
         "it ran outside a transaction (use_transaction() is false): check what it left behind"
     };
     Error::new(
-        Exit::Migration,
-        "migration.failed",
+        Code::MigrationFailed,
         format!(
             "{verb} {name} failed: {}; {aftermath}",
             describe_db_error(e)
@@ -294,7 +293,7 @@ mod tests {
         assert_eq!(status.unknown, [applied("m9", 90)]);
         assert_eq!(
             status.refuse_unknown().unwrap_err().code,
-            "migrations.unknown_applied"
+            Code::MigrationsUnknownApplied
         );
     }
 

@@ -27,6 +27,12 @@ impl Secret {
     }
 }
 
+/// Serialises the value itself: only for the reports whose purpose is to
+/// hand it over (`migrate iam-token`, `migrate dev`'s local URLs).
+pub fn serialize_exposed<S: serde::Serializer>(secret: &Secret, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(secret.expose())
+}
+
 impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Secret(****)")

@@ -19,7 +19,7 @@ use aws_sigv4::http_request::{SignableBody, SignableRequest, SignatureLocation, 
 use aws_sigv4::sign::v4;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
-use crate::error::{Error, Exit, Result};
+use crate::error::{Code, Error, Result};
 use crate::secret::Secret;
 
 /// How long a token is valid: the most RDS accepts.
@@ -48,8 +48,7 @@ const ORDER: [&str; 7] = [
 pub async fn credentials(config: &SdkConfig) -> Result<Credentials> {
     let no_credentials = |detail: String| {
         Error::new(
-            Exit::Usage,
-            "aws.no_credentials",
+            Code::AwsNoCredentials,
             format!("no AWS credentials to sign an RDS IAM auth token{detail}"),
             "provide credentials the AWS way: an IAM role (Lambda, ECS, EC2), AWS_PROFILE, \
              or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",

@@ -12,7 +12,7 @@ use aws_sdk_secretsmanager::error::{DisplayErrorContext, ProvideErrorMetadata, S
 use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueError;
 
 use crate::config::DbSecret;
-use crate::error::{Error, Exit, Result};
+use crate::error::{Code, Error, Result};
 
 /// A Secrets Manager client for one region (or the SDK's default region).
 #[derive(Clone, Debug)]
@@ -40,8 +40,8 @@ impl Secrets {
     /// Reads `id` (an ARN or a name) at version stage `stage`.
     pub async fn fetch(&self, id: &str, stage: &str) -> Result<DbSecret> {
         if self.client.config().region().is_none() {
-            return Err(Error::config(
-                "config.region_missing",
+            return Err(Error::new(
+                Code::ConfigRegionMissing,
                 format!("no AWS region for secret {id}"),
                 "use the secret's full ARN (it names the region), pass --region, or set AWS_REGION",
             ));
@@ -57,8 +57,8 @@ impl Secrets {
         let arn = output.arn().unwrap_or(id);
         let version = output.version_id().unwrap_or("unknown");
         let text = output.secret_string().ok_or_else(|| {
-            Error::config(
-                "secret.malformed",
+            Error::new(
+                Code::SecretMalformed,
                 format!(
                     "secret {arn} (version {version}, {stage}) holds binary data, not a JSON string"
                 ),
@@ -77,30 +77,30 @@ fn classify(e: &SdkError<GetSecretValueError>, id: &str, stage: &str) -> Error {
             let code = err.code().unwrap_or("unknown");
             let aws_message = err.message().unwrap_or("");
             if err.is_resource_not_found_exception() {
-                Error::config(
-                    "secret.not_found",
+                Error::new(
+                    Code::SecretNotFound,
                     format!("Secrets Manager has no secret {id} at stage {stage}: {aws_message}"),
                     "check the ARN or name in DB_SECRET_ARN / MIGRATION_SECRET_ARN, the region \
                      (the ARN's region wins; else --region or AWS_REGION) and the account",
                 )
             } else if code == "AccessDeniedException" || err.is_decryption_failure() {
-                Error::connect(
-                    "secret.access_denied",
+                Error::new(
+                    Code::SecretAccessDenied,
                     format!("reading secret {id} was denied ({code}): {aws_message}"),
                     "allow secretsmanager:GetSecretValue on this secret in the caller's IAM \
                      policy, and kms:Decrypt on the KMS key that encrypts it (for a \
                      customer-managed key, also in the key policy)",
                 )
             } else if err.is_invalid_request_exception() {
-                Error::config(
-                    "secret.unavailable",
+                Error::new(
+                    Code::SecretUnavailable,
                     format!("secret {id} cannot be read ({code}): {aws_message}"),
                     "the secret may be scheduled for deletion or lack a version at this stage; \
                      check it in the Secrets Manager console",
                 )
             } else {
-                Error::connect(
-                    "secret.error",
+                Error::new(
+                    Code::SecretError,
                     format!("reading secret {id} failed ({code}): {aws_message}"),
                     "retry; if it persists, check the Secrets Manager service health",
                 )
@@ -110,23 +110,22 @@ fn classify(e: &SdkError<GetSecretValueError>, id: &str, stage: &str) -> Error {
             let detail = DisplayErrorContext(e).to_string();
             if detail.contains("credentials") {
                 Error::new(
-                    Exit::Usage,
-                    "aws.no_credentials",
+                    Code::AwsNoCredentials,
                     format!("no AWS credentials to read secret {id}: {detail}"),
                     "provide credentials the AWS way: an IAM role (Lambda, ECS, EC2), \
                      AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
                 )
             } else {
-                Error::connect(
-                    "secret.unreachable",
+                Error::new(
+                    Code::SecretUnreachable,
                     format!("cannot reach Secrets Manager for secret {id}: {detail}"),
                     "check network access to the Secrets Manager endpoint (inside a VPC: a VPC \
                      endpoint or a NAT gateway) and AWS_ENDPOINT_URL if set",
                 )
             }
         }
-        other => Error::connect(
-            "secret.error",
+        other => Error::new(
+            Code::SecretError,
             format!("reading secret {id} failed: {}", DisplayErrorContext(other)),
             "run with -v for details",
         ),
@@ -173,7 +172,10 @@ mod tests {
             400,
             r#"{"__type":"AccessDeniedException","Message":"User: arn:aws:sts::1:assumed-role/lambda/fn is not authorized to perform: secretsmanager:GetSecretValue"}"#,
         ));
-        assert_eq!((e.code, e.exit), ("secret.access_denied", Exit::Connect));
+        assert_eq!(
+            (e.code, e.exit()),
+            (Code::SecretAccessDenied, crate::error::Exit::Connect)
+        );
         assert!(e.message.contains("not authorized"), "{}", e.message);
         assert!(e.hint.contains("secretsmanager:GetSecretValue") && e.hint.contains("kms:Decrypt"));
     }
@@ -184,7 +186,7 @@ mod tests {
             400,
             r#"{"__type":"DecryptionFailure","Message":"Access to KMS is not allowed"}"#,
         ));
-        assert_eq!(e.code, "secret.access_denied");
+        assert_eq!(e.code, Code::SecretAccessDenied);
     }
 
     #[test]
@@ -193,7 +195,10 @@ mod tests {
             400,
             r#"{"__type":"ResourceNotFoundException","Message":"Secrets Manager can't find the specified secret."}"#,
         ));
-        assert_eq!((e.code, e.exit), ("secret.not_found", Exit::Usage));
+        assert_eq!(
+            (e.code, e.exit()),
+            (Code::SecretNotFound, crate::error::Exit::Usage)
+        );
         assert!(e.hint.contains("region"));
     }
 }

@@ -9,17 +9,63 @@
 //! are the command's result, for a throwaway cluster that only listens on
 //! 127.0.0.1, and go to stdout only. Progress goes to stderr.
 
+use std::path::PathBuf;
+
 use sea_orm_migration::MigratorTrait;
-use serde_json::json;
 
 use crate::cli::DevArgs;
-use crate::commands::grant::DEFAULT_APP_ROLE;
-use crate::commands::{Ctx, dev_dir, up};
-use crate::connect::{self, quote_ident};
+use crate::commands::{Ctx, dev_dir};
+use crate::deploy::{self, Applied};
 use crate::devdb::Cluster;
 use crate::error::{Exit, Result};
+use crate::grants::DEFAULT_APP_ROLE;
 use crate::grants::apply::Options;
+use crate::runner::Step;
 use crate::secret::Secret;
+use crate::session::{self, Session};
+use crate::sql::quote_ident;
+
+/// What `migrate dev` prints: the two URLs, ready for a `.env`. They hold
+/// the local cluster's generated passwords, on purpose (stdout only).
+#[derive(Debug, serde::Serialize)]
+pub struct DevReport {
+    pub ok: bool,
+    #[serde(serialize_with = "crate::secret::serialize_exposed")]
+    pub database_url: Secret,
+    #[serde(serialize_with = "crate::secret::serialize_exposed")]
+    pub direct_url: Secret,
+    pub port: u16,
+    pub data_dir: PathBuf,
+    pub applied: Vec<Step>,
+    pub pending: Vec<String>,
+}
+
+impl std::fmt::Display for DevReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "DATABASE_URL=\"{}\"\nDIRECT_URL=\"{}\"",
+            self.database_url.expose(),
+            self.direct_url.expose()
+        )
+    }
+}
+
+/// What `migrate dev --stop` prints.
+#[derive(Debug, serde::Serialize)]
+pub struct StopReport {
+    pub ok: bool,
+    /// A server was running and is now stopped.
+    pub stopped: bool,
+    #[serde(skip)]
+    pub message: String,
+}
+
+impl std::fmt::Display for StopReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
 
 /// The database `migrate dev` creates and migrates.
 pub const DEV_DATABASE: &str = "impulse";
@@ -54,51 +100,50 @@ pub async fn run<M: MigratorTrait>(ctx: &Ctx, args: &DevArgs) -> Result<Exit> {
         apply: true,
         sync_password: Some((app_password.clone(), "local".to_string())),
     };
-    let session = connect::connect(&direct, ctx.connector.connect_timeout(&direct)).await?;
-    let report = up::apply::<M>(ctx, &session, None, Some(&grants)).await;
+    let session = Session::open(&direct, ctx.connector.connect_timeout(&direct)).await?;
+    let applied = deploy::apply::<M>(ctx.ui, &session, ctx.lock_timeout, None, Some(&grants)).await;
     session.close().await;
-    let report = report?;
-    ctx.ui.progress(up::summary(&report));
+    let Applied {
+        applied, pending, ..
+    } = {
+        let applied = applied?;
+        ctx.ui.progress(&applied);
+        applied
+    };
 
     let app = cluster.spec(DEFAULT_APP_ROLE, &app_password, DEV_DATABASE);
-    let (app_url, direct_url) = (app.to_url_with_password(), direct.to_url_with_password());
-    ctx.ui.result(
-        || format!("DATABASE_URL=\"{app_url}\"\nDIRECT_URL=\"{direct_url}\""),
-        || {
-            json!({
-                "ok": true,
-                "database_url": app_url,
-                "direct_url": direct_url,
-                "port": cluster.port(),
-                "data_dir": cluster.data_dir(),
-                "applied": report.applied,
-                "pending": report.pending,
-            })
-        },
-    );
+    ctx.ui.result(&DevReport {
+        ok: true,
+        database_url: Secret::new(app.to_url_with_password()),
+        direct_url: Secret::new(direct.to_url_with_password()),
+        port: cluster.port(),
+        data_dir: cluster.data_dir(),
+        applied,
+        pending,
+    });
     Ok(Exit::Ok)
 }
 
 fn stop(ctx: &Ctx, root: &std::path::Path) -> Result<Exit> {
     if !root.join("cluster.json").exists() {
-        ctx.ui.result(
-            || format!("no local cluster in {}", root.display()),
-            || json!({"ok": true, "stopped": false}),
-        );
+        ctx.ui.result(&StopReport {
+            ok: true,
+            stopped: false,
+            message: format!("no local cluster in {}", root.display()),
+        });
         return Ok(Exit::Ok);
     }
     let cluster = Cluster::open_or_init(root)?;
     let stopped = cluster.stop()?;
-    ctx.ui.result(
-        || {
-            if stopped {
-                "stopped the local cluster".to_string()
-            } else {
-                "the local cluster was not running".to_string()
-            }
+    ctx.ui.result(&StopReport {
+        ok: true,
+        stopped,
+        message: if stopped {
+            "stopped the local cluster".to_string()
+        } else {
+            "the local cluster was not running".to_string()
         },
-        || json!({"ok": true, "stopped": stopped}),
-    );
+    });
     Ok(Exit::Ok)
 }
 
@@ -120,7 +165,7 @@ async fn ensure_database(ctx: &Ctx, cluster: &Cluster) -> Result<()> {
         .bind(DEV_DATABASE)
         .fetch_optional(&session.pool)
         .await
-        .map_err(|e| connect::query_error(&e, "look up the dev database"))?
+        .map_err(|e| session::query_error(&e, "look up the dev database"))?
         .is_some();
     if !exists {
         sqlx::query(sqlx::AssertSqlSafe(format!(
@@ -129,7 +174,7 @@ async fn ensure_database(ctx: &Ctx, cluster: &Cluster) -> Result<()> {
         )))
         .execute(&session.pool)
         .await
-        .map_err(|e| connect::query_error(&e, "create the dev database"))?;
+        .map_err(|e| session::query_error(&e, "create the dev database"))?;
         ctx.ui
             .progress(format_args!("created database \"{DEV_DATABASE}\""));
     }

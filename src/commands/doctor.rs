@@ -14,10 +14,7 @@ const MARGIN: Duration = Duration::from_secs(2);
 pub async fn run<M: MigratorTrait>(ctx: &Ctx) -> Result<Exit> {
     let budget = ctx.connector.connect_timeout_default() + MARGIN;
     let report = doctor::run::<M>(&ctx.connector, budget).await;
-    ctx.ui.result(
-        || report.text(doctor::report::fancy_output()),
-        || serde_json::to_value(&report).unwrap_or_default(),
-    );
+    ctx.ui.result(&report);
     Ok(if report.ok {
         Exit::Ok
     } else {

@@ -1,12 +1,30 @@
 //! `migrate down`: roll back the most recent migrations under the lock.
 
 use sea_orm_migration::MigratorTrait;
-use serde_json::json;
 
 use crate::cli::DownArgs;
 use crate::commands::Ctx;
 use crate::error::{Exit, Result};
-use crate::runner;
+use crate::runner::{self, Step};
+
+/// What `migrate down` prints.
+#[derive(Debug, serde::Serialize)]
+pub struct DownReport {
+    pub ok: bool,
+    pub database: String,
+    pub schema: String,
+    pub rolled_back: Vec<Step>,
+}
+
+impl std::fmt::Display for DownReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.rolled_back.len() {
+            0 => f.write_str("nothing to roll back"),
+            1 => f.write_str("rolled back 1 migration"),
+            n => write!(f, "rolled back {n} migrations"),
+        }
+    }
+}
 
 pub async fn run<M: MigratorTrait>(ctx: &Ctx, args: &DownArgs) -> Result<Exit> {
     let (_, session) = ctx.migration_session().await?;
@@ -27,19 +45,15 @@ pub async fn run<M: MigratorTrait>(ctx: &Ctx, args: &DownArgs) -> Result<Exit> {
     })
     .await;
     let released = lock.release(&session).await;
-    let database = session.database.clone();
-    let schema = session.schema.clone();
+    let (database, schema) = (session.database.clone(), session.schema.clone());
     session.close().await;
     let rolled_back = rolled_back?;
     released?;
-    let n = rolled_back.len();
-    ctx.ui.result(
-        || match n {
-            0 => "nothing to roll back".to_string(),
-            1 => "rolled back 1 migration".to_string(),
-            n => format!("rolled back {n} migrations"),
-        },
-        || json!({"ok": true, "database": database, "schema": schema, "rolled_back": rolled_back}),
-    );
+    ctx.ui.result(&DownReport {
+        ok: true,
+        database,
+        schema,
+        rolled_back,
+    });
     Ok(Exit::Ok)
 }

@@ -19,11 +19,11 @@ use std::time::Duration;
 use sea_orm_migration::MigratorTrait;
 
 use crate::cli::{Cli, Command, GlobalArgs};
-use crate::config::{ConnFlags, ConnSpec, DotEnv, Origin, Resolved, Sources, Which};
-use crate::connect::Session;
+use crate::config::{ConnFlags, DotEnv, Resolved, Sources, Which};
 use crate::connector::Connector;
 use crate::error::{Error, Exit, Result};
 use crate::output::Ui;
+use crate::session::Session;
 
 /// What every command gets: the user's output choices, the connector over
 /// the layered sources, and the lock's time limit.
@@ -67,32 +67,11 @@ impl Ctx {
     /// Resolves and opens the migration connection, refusing poolers.
     pub async fn migration_session(&self) -> Result<(Resolved, Session)> {
         let resolved = self.connector.resolve(Which::Migration).await?;
-        refuse_pooler(&resolved.spec, &resolved.origins.host)?;
-        tracing::debug!("migration connection: {}", resolved.spec);
-        let session = self.connector.open(resolved.clone()).await?;
+        resolved.refuse_pooler()?;
+        tracing::debug!("migration connection: {}", resolved.redacted());
+        let session = self.connector.connect_resolved(&resolved).await?;
         Ok((resolved, session))
     }
-}
-
-/// Migrations need a session of their own (the lock, `SET`s, DDL): through
-/// PgBouncer in transaction mode or RDS Proxy they would silently lose it.
-pub fn refuse_pooler(spec: &ConnSpec, host_origin: &Origin) -> Result<()> {
-    if !spec.is_pooler() {
-        return Ok(());
-    }
-    let why = if spec.pgbouncer {
-        "it has pgbouncer=true"
-    } else {
-        "its host is an RDS Proxy endpoint"
-    };
-    Err(Error::config(
-        "pooler.migrations_through_proxy",
-        format!(
-            "the migration connection (host from {host_origin}) goes through a connection pooler: {why}"
-        ),
-        "set DIRECT_URL to the database's own endpoint (the RDS instance or cluster writer, \
-         not the proxy), as Prisma's directUrl; migrations use it and the Lambda keeps DATABASE_URL",
-    ))
 }
 
 /// Runs the parsed command.

@@ -11,17 +11,32 @@
 use std::path::Path;
 
 use regex::Regex;
-use serde_json::json;
 
 use crate::cli::NewArgs;
 use crate::commands::Ctx;
-use crate::error::{Error, Exit, Result};
+use crate::error::{Code, Error, Exit, Result};
+
+/// What `migrate new` prints.
+#[derive(Debug, serde::Serialize)]
+pub struct NewReport {
+    pub ok: bool,
+    /// The migration's name, as the history records it.
+    pub migration: String,
+    /// The file written.
+    pub file: std::path::PathBuf,
+}
+
+impl std::fmt::Display for NewReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.file.display())
+    }
+}
 
 pub fn run(ctx: &Ctx, args: &NewArgs) -> Result<Exit> {
     let name = &args.name;
     if !valid_name(name) {
-        return Err(Error::config(
-            "new.invalid_name",
+        return Err(Error::new(
+            Code::NewInvalidName,
             format!("`{name}` is not a snake_case name"),
             "use lower-case letters, digits and single underscores, starting with a letter: \
              add_user_nickname",
@@ -30,8 +45,8 @@ pub fn run(ctx: &Ctx, args: &NewArgs) -> Result<Exit> {
     let src = args.migration_dir.join("src");
     let lib = src.join("lib.rs");
     let text = std::fs::read_to_string(&lib).map_err(|e| {
-        Error::config(
-            "new.no_migration_crate",
+        Error::new(
+            Code::NewNoMigrationCrate,
             format!("cannot read {}: {e}", lib.display()),
             "run from the workspace root, or pass --migration-dir",
         )
@@ -41,8 +56,8 @@ pub fn run(ctx: &Ctx, args: &NewArgs) -> Result<Exit> {
         .iter()
         .any(|m| m.ends_with(&format!("_{name}")))
     {
-        return Err(Error::config(
-            "new.exists",
+        return Err(Error::new(
+            Code::NewExists,
             format!(
                 "a migration named `{name}` is already registered in {}",
                 lib.display()
@@ -59,10 +74,11 @@ pub fn run(ctx: &Ctx, args: &NewArgs) -> Result<Exit> {
         file.display(),
         lib.display()
     ));
-    ctx.ui.result(
-        || file.display().to_string(),
-        || json!({"ok": true, "migration": module, "file": file}),
-    );
+    ctx.ui.result(&NewReport {
+        ok: true,
+        migration: module,
+        file,
+    });
     Ok(Exit::Ok)
 }
 
@@ -156,8 +172,8 @@ fn write_new(path: &Path, text: &str) -> Result<()> {
 }
 
 fn io_error(doing: &str, e: std::io::Error) -> Error {
-    Error::config(
-        "new.io",
+    Error::new(
+        Code::NewIo,
         format!("cannot {doing}: {e}"),
         "check the path and its permissions",
     )

@@ -6,33 +6,63 @@
 //! database`); exit 1 on any.
 
 use sea_orm_migration::MigratorTrait;
-use serde_json::json;
 
 use crate::cli::PrismaCheckArgs;
 use crate::commands::Ctx;
 use crate::commands::scratch::Scratch;
-use crate::error::{Error, Exit, Result};
+use crate::error::{Code, Error, Exit, Result};
 use crate::{catalog, history, prisma};
+
+/// What `migrate prisma-check` prints.
+#[derive(Debug, serde::Serialize)]
+pub struct CheckReport {
+    /// No difference.
+    pub ok: bool,
+    /// The schema file read.
+    pub schema: std::path::PathBuf,
+    /// What it was compared with.
+    pub against: String,
+    pub differences: Vec<catalog::Difference>,
+}
+
+impl std::fmt::Display for CheckReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for d in &self.differences {
+            writeln!(f, "{}: {}", d.path, d.message)?;
+        }
+        if self.ok {
+            write!(f, "{} matches {}", self.schema.display(), self.against)
+        } else {
+            write!(
+                f,
+                "{} difference(s) between {} and {}",
+                self.differences.len(),
+                self.schema.display(),
+                self.against
+            )
+        }
+    }
+}
 
 pub async fn run<M: MigratorTrait>(ctx: &Ctx, args: &PrismaCheckArgs) -> Result<Exit> {
     let path = &args.schema;
     let text = std::fs::read_to_string(path).map_err(|e| {
-        Error::config(
-            "prisma.no_schema",
+        Error::new(
+            Code::PrismaNoSchema,
             format!("cannot read {}: {e}", path.display()),
             "run from the workspace root, or pass --schema PATH",
         )
     })?;
     let schema = prisma::parse(&text).map_err(|e| {
-        Error::config(
-            "prisma.parse_error",
+        Error::new(
+            Code::PrismaParseError,
             format!("{}:{}:{}: {}", path.display(), e.line, e.column, e.message),
             "fix the schema (`npx prisma validate` checks it too)",
         )
     })?;
     let expected = prisma::derive(&schema).map_err(|e| {
-        Error::config(
-            "prisma.unsupported",
+        Error::new(
+            Code::PrismaUnsupported,
             format!("{}: {e}", path.display()),
             "fix the schema, or report the Prisma feature this check does not map yet",
         )
@@ -43,7 +73,7 @@ pub async fn run<M: MigratorTrait>(ctx: &Ctx, args: &PrismaCheckArgs) -> Result<
         let (resolved, session) = ctx.migration_session().await?;
         let actual = catalog::introspect(&session.db, &session.schema, &[&history_table]).await;
         session.close().await;
-        (actual, resolved.spec.redacted())
+        (actual, resolved.redacted())
     } else {
         let scratch = Scratch::migrated::<M>(ctx).await?;
         let actual = catalog::introspect(
@@ -56,37 +86,25 @@ pub async fn run<M: MigratorTrait>(ctx: &Ctx, args: &PrismaCheckArgs) -> Result<
         (actual, "a scratch database migrated to head".to_string())
     };
     let actual = actual.map_err(|e| {
-        Error::connect(
-            "query.failed",
+        Error::new(
+            Code::QueryFailed,
             format!(
                 "cannot read the database's catalog: {}",
-                crate::connect::describe_db_error(&e)
+                crate::session::describe_db_error(&e)
             ),
             "run with -v for details",
         )
     })?;
 
     let differences = catalog::diff(&expected, &actual, "schema.prisma", "the database");
-    ctx.ui.result(
-        || {
-            let mut out: String = differences
-                .iter()
-                .map(|d| format!("{}: {}\n", d.path, d.message))
-                .collect();
-            out += &if differences.is_empty() {
-                format!("{} matches {against}", path.display())
-            } else {
-                format!(
-                    "{} difference(s) between {} and {against}",
-                    differences.len(),
-                    path.display()
-                )
-            };
-            out
-        },
-        || json!({"ok": differences.is_empty(), "schema": path, "against": against, "differences": differences}),
-    );
-    Ok(if differences.is_empty() {
+    let report = CheckReport {
+        ok: differences.is_empty(),
+        schema: path.clone(),
+        against,
+        differences,
+    };
+    ctx.ui.result(&report);
+    Ok(if report.ok {
         Exit::Ok
     } else {
         Exit::CheckFailed

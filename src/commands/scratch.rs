@@ -5,10 +5,11 @@
 use sea_orm_migration::MigratorTrait;
 
 use crate::commands::{Ctx, dev_dir};
-use crate::connect::{self, Session, quote_ident};
 use crate::devdb::Cluster;
 use crate::error::Result;
 use crate::runner;
+use crate::session::{self, Session};
+use crate::sql::quote_ident;
 
 /// A migrated scratch database and its session.
 pub struct Scratch {
@@ -43,7 +44,7 @@ impl Scratch {
         admin.close().await;
         fresh?;
         let spec = cluster.superuser_spec(&name);
-        let session = connect::connect(&spec, ctx.connector.connect_timeout(&spec)).await?;
+        let session = Session::open(&spec, ctx.connector.connect_timeout(&spec)).await?;
         let applied = runner::up::<M>(&session, None, &mut |_| {}).await;
         let scratch = Self {
             cluster,
@@ -87,7 +88,7 @@ impl Scratch {
 /// for statements that create and drop databases.
 pub async fn superuser_session(ctx: &Ctx, cluster: &Cluster) -> Result<Session> {
     let spec = cluster.superuser_spec("postgres");
-    connect::connect(&spec, ctx.connector.connect_timeout(&spec)).await
+    Session::open(&spec, ctx.connector.connect_timeout(&spec)).await
 }
 
 async fn execute(session: &Session, sql: &str) -> Result<()> {
@@ -95,5 +96,5 @@ async fn execute(session: &Session, sql: &str) -> Result<()> {
         .execute(&session.pool)
         .await
         .map(|_| ())
-        .map_err(|e| connect::query_error(&e, "prepare the scratch database"))
+        .map_err(|e| session::query_error(&e, "prepare the scratch database"))
 }

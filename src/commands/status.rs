@@ -2,92 +2,132 @@
 //! Reads only, takes no lock, and needs no DDL rights.
 
 use sea_orm_migration::MigratorTrait;
-use serde_json::json;
 
 use crate::cli::StatusArgs;
 use crate::commands::Ctx;
 use crate::error::{Exit, Result};
 use crate::runner::{self, Status};
 
+/// What `migrate status` prints.
+#[derive(Debug, serde::Serialize)]
+pub struct StatusReport {
+    pub database: String,
+    pub schema: String,
+    /// How many are applied.
+    pub applied: usize,
+    /// How many are pending.
+    pub pending: usize,
+    pub migrations: Vec<MigrationState>,
+    /// History rows this binary does not know.
+    pub unknown: Vec<UnknownRow>,
+}
+
+/// One migration of the binary.
+#[derive(Debug, serde::Serialize)]
+pub struct MigrationState {
+    pub name: String,
+    /// `applied` or `pending`.
+    pub status: &'static str,
+    /// RFC 3339, UTC; `null` while pending.
+    pub applied_at: Option<String>,
+}
+
+/// A history row of a migration the binary does not have.
+#[derive(Debug, serde::Serialize)]
+pub struct UnknownRow {
+    pub name: String,
+    pub applied_at: Option<String>,
+}
+
+impl StatusReport {
+    fn new(database: String, schema: String, status: &Status) -> Self {
+        let iso = |unix: i64| {
+            chrono::DateTime::from_timestamp(unix, 0)
+                .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        };
+        Self {
+            database,
+            schema,
+            applied: status.applied().count(),
+            pending: status.pending().count(),
+            migrations: status
+                .entries
+                .iter()
+                .map(|e| MigrationState {
+                    name: e.name.clone(),
+                    status: if e.applied_at.is_some() {
+                        "applied"
+                    } else {
+                        "pending"
+                    },
+                    applied_at: e.applied_at.and_then(iso),
+                })
+                .collect(),
+            unknown: status
+                .unknown
+                .iter()
+                .map(|a| UnknownRow {
+                    name: a.version.clone(),
+                    applied_at: iso(a.applied_at),
+                })
+                .collect(),
+        }
+    }
+
+    /// Everything known is applied, and nothing unknown is.
+    fn clean(&self) -> bool {
+        self.pending == 0 && self.unknown.is_empty()
+    }
+}
+
 pub async fn run<M: MigratorTrait>(ctx: &Ctx, args: &StatusArgs) -> Result<Exit> {
     let (_, session) = ctx.migration_session().await?;
     let status = runner::status::<M>(&session).await;
-    let database = session.database.clone();
-    let schema = session.schema.clone();
+    let (database, schema) = (session.database.clone(), session.schema.clone());
     session.close().await;
-    let status = status?;
-    ctx.ui.result(
-        || text(&database, &schema, &status),
-        || json(&database, &schema, &status),
-    );
-    let clean = status.pending().next().is_none() && status.unknown.is_empty();
-    Ok(if args.check && !clean {
+    let report = StatusReport::new(database, schema, &status?);
+    ctx.ui.result(&report);
+    Ok(if args.check && !report.clean() {
         Exit::CheckFailed
     } else {
         Exit::Ok
     })
 }
 
-fn when(unix: i64) -> String {
-    chrono::DateTime::from_timestamp(unix, 0).map_or_else(
-        || unix.to_string(),
-        |t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
-    )
+/// `2026-11-29 10:00:00 UTC` from an RFC 3339 time.
+fn shown(iso: Option<&str>) -> String {
+    iso.and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        .map_or_else(
+            || "unknown time".to_string(),
+            |t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+        )
 }
 
-fn text(database: &str, schema: &str, status: &Status) -> String {
-    let mut out = format!("database \"{database}\", schema \"{schema}\"\n");
-    for entry in &status.entries {
-        match entry.applied_at {
-            Some(at) => out += &format!("  applied  {}  ({})\n", entry.name, when(at)),
-            None => out += &format!("  pending  {}\n", entry.name),
+impl std::fmt::Display for StatusReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "database \"{}\", schema \"{}\"",
+            self.database, self.schema
+        )?;
+        for m in &self.migrations {
+            match &m.applied_at {
+                Some(at) => writeln!(f, "  applied  {}  ({})", m.name, shown(Some(at)))?,
+                None => writeln!(f, "  pending  {}", m.name)?,
+            }
         }
+        for u in &self.unknown {
+            writeln!(
+                f,
+                "  unknown  {}  ({}; applied, but not in this binary)",
+                u.name,
+                shown(u.applied_at.as_deref())
+            )?;
+        }
+        write!(f, "{} applied, {} pending", self.applied, self.pending)?;
+        if !self.unknown.is_empty() {
+            write!(f, ", {} unknown", self.unknown.len())?;
+        }
+        Ok(())
     }
-    for unknown in &status.unknown {
-        out += &format!(
-            "  unknown  {}  ({}; applied, but not in this binary)\n",
-            unknown.version,
-            when(unknown.applied_at)
-        );
-    }
-    out += &format!(
-        "{} applied, {} pending",
-        status.applied().count(),
-        status.pending().count()
-    );
-    if !status.unknown.is_empty() {
-        out += &format!(", {} unknown", status.unknown.len());
-    }
-    out
-}
-
-fn json(database: &str, schema: &str, status: &Status) -> serde_json::Value {
-    let iso = |unix: i64| {
-        chrono::DateTime::from_timestamp(unix, 0)
-            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-    };
-    let migrations: Vec<_> = status
-        .entries
-        .iter()
-        .map(|e| {
-            json!({
-                "name": e.name,
-                "status": if e.applied_at.is_some() { "applied" } else { "pending" },
-                "applied_at": e.applied_at.and_then(iso),
-            })
-        })
-        .collect();
-    let unknown: Vec<_> = status
-        .unknown
-        .iter()
-        .map(|a| json!({"name": a.version, "applied_at": iso(a.applied_at)}))
-        .collect();
-    json!({
-        "database": database,
-        "schema": schema,
-        "applied": status.applied().count(),
-        "pending": status.pending().count(),
-        "migrations": migrations,
-        "unknown": unknown,
-    })
 }

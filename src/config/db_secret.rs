@@ -6,7 +6,7 @@
 //! done by hand over `serde_json::Value` so that no error message can quote
 //! a value from the secret.
 
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
 use crate::secret::Secret;
 
 /// A database secret, with the version it was read from.
@@ -27,8 +27,8 @@ impl DbSecret {
     /// Parses the `SecretString` of secret `arn`.
     pub fn parse(text: &str, arn: &str, version_id: &str, stage: &str) -> Result<Self> {
         let malformed = |what: &str| {
-            Error::config(
-                "secret.malformed",
+            Error::new(
+                Code::SecretMalformed,
                 format!("secret {arn} (version {version_id}, {stage}) {what}"),
                 "store a JSON object with at least \"username\" and \"password\" (and \"host\", \
                  \"port\", \"dbname\" unless DATABASE_URL gives them), as RDS and the rotation \
@@ -123,7 +123,7 @@ mod tests {
             r#"{"username":"u","password":7}"#,
         ] {
             let e = parse(text).unwrap_err();
-            assert_eq!(e.code, "secret.malformed", "{text}");
+            assert_eq!(e.code, Code::SecretMalformed, "{text}");
             assert!(
                 !e.message.contains("SuperSecretValue") && !e.hint.contains("SuperSecretValue")
             );

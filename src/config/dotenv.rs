@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
 
 /// One value read from an env file.
 #[derive(Clone, PartialEq, Eq)]
@@ -49,8 +49,8 @@ impl DotEnv {
             Err(e) => {
                 let message = format!("cannot read env file {}: {e}", path.display());
                 if explicit {
-                    return Err(Error::config(
-                        "config.env_file",
+                    return Err(Error::new(
+                        Code::ConfigEnvFile,
                         message,
                         "check the path given to --env-file",
                     ));
@@ -140,7 +140,7 @@ mod tests {
         assert_eq!(DotEnv::load(&path, false).unwrap(), DotEnv::default());
         assert_eq!(
             DotEnv::load(&path, true).unwrap_err().code,
-            "config.env_file"
+            Code::ConfigEnvFile
         );
     }
 }

@@ -21,8 +21,35 @@ use std::path::PathBuf;
 
 pub use db_secret::DbSecret;
 pub use dotenv::DotEnv;
-pub use resolve::{Plan, Resolved, Which, plan, resolve};
-pub use url::{ConnSpec, SslMode};
+pub use resolve::{Plan, Resolved, SecretRef, Which, plan, resolve};
+pub use url::{ConnSpec, Placeholder, SslMode};
+
+/// A value and where it came from, kept together so that they cannot
+/// drift apart.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Sourced<T> {
+    pub value: T,
+    pub origin: Origin,
+}
+
+impl<T> Sourced<T> {
+    pub fn new(value: T, origin: Origin) -> Self {
+        Self { value, origin }
+    }
+
+    /// The same origin with a value derived from this one.
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Sourced<U> {
+        Sourced {
+            value: f(self.value),
+            origin: self.origin,
+        }
+    }
+}
+
+/// The first candidate that is present: precedence, read top to bottom.
+pub fn first<T>(candidates: impl IntoIterator<Item = Option<Sourced<T>>>) -> Option<Sourced<T>> {
+    candidates.into_iter().flatten().next()
+}
 
 /// Where a value came from.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -110,11 +137,41 @@ impl fmt::Debug for ConnFlags {
     }
 }
 
+/// Migrations need a session of their own (the lock, `SET`s, DDL): through
+/// PgBouncer in transaction mode or RDS Proxy they would silently lose it.
+/// `host_origin` says where the pooler's host came from.
+pub fn refuse_pooler(spec: &ConnSpec, host_origin: &Origin) -> crate::error::Result<()> {
+    if !spec.is_pooler() {
+        return Ok(());
+    }
+    let why = if spec.pgbouncer {
+        "it has pgbouncer=true"
+    } else {
+        "its host is an RDS Proxy endpoint"
+    };
+    Err(crate::error::Error::new(
+        crate::error::Code::PoolerMigrationsThroughProxy,
+        format!(
+            "the migration connection (host from {host_origin}) goes through a connection pooler: {why}"
+        ),
+        "set DIRECT_URL to the database's own endpoint (the RDS instance or cluster writer, \
+         not the proxy), as Prisma's directUrl; migrations use it and the Lambda keeps DATABASE_URL",
+    ))
+}
+
 /// A URL for `Debug` and logs: the password as `****`, or nothing of it
 /// when it does not even parse.
 pub fn redact_url(raw: &str) -> String {
     ConnSpec::parse(raw, "the URL")
         .map_or_else(|_| "<unparsable URL>".to_string(), |s| s.redacted())
+}
+
+/// `text` with the password of every URL in it shown as `****`: for
+/// messages that quote what the user typed.
+pub fn redact_urls_in(text: &str) -> String {
+    let re = regex::Regex::new(r"(?P<keep>[A-Za-z][A-Za-z0-9+.-]*://[^\s:/@'\x22]*:)[^\s@'\x22]*@")
+        .expect("static regex");
+    re.replace_all(text, "${keep}****@").into_owned()
 }
 
 /// The layered sources connections are resolved from. `Debug` shows the
@@ -143,13 +200,13 @@ impl fmt::Debug for Sources {
 impl Sources {
     /// The value of `var`: the process environment first, then the env file.
     /// Empty values count as unset, as in Prisma's `env()`.
-    pub fn var(&self, var: &'static str) -> Option<(String, Origin)> {
+    pub fn var(&self, var: &'static str) -> Option<Sourced<String>> {
         if let Some(value) = self.env.get(var).filter(|v| !v.is_empty()) {
-            return Some((value.clone(), Origin::Env(var)));
+            return Some(Sourced::new(value.clone(), Origin::Env(var)));
         }
         // The env file is consulted only where the environment is silent.
         let found = self.dotenv.get(var).filter(|v| !v.value.is_empty())?;
-        Some((
+        Some(Sourced::new(
             found.value.clone(),
             Origin::DotEnv {
                 var,
@@ -160,10 +217,8 @@ impl Sources {
     }
 
     /// A boolean variable: `true`, `1` or `yes` (any case) mean on.
-    pub fn flag_var(&self, var: &'static str) -> Option<(bool, Origin)> {
-        self.var(var).map(|(v, origin)| {
-            let on = matches!(v.to_ascii_lowercase().as_str(), "true" | "1" | "yes");
-            (on, origin)
-        })
+    pub fn flag_var(&self, var: &'static str) -> Option<Sourced<bool>> {
+        self.var(var)
+            .map(|v| v.map(|v| matches!(v.to_ascii_lowercase().as_str(), "true" | "1" | "yes")))
     }
 }

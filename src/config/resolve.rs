@@ -13,22 +13,24 @@
 //!
 //! The migration connection uses `DIRECT_URL` / `MIGRATION_SECRET_ARN`, and
 //! falls back to the app connection when both are unset. Choices made where
-//! DESIGN.md is silent: a `DIRECT_URL` without a usable password (none, or a
-//! placeholder) takes its credentials from `DB_SECRET_ARN`, or from IAM with
-//! `DB_IAM_AUTH`, like the app connection; `DB_SSLMODE` and `DB_SSLROOTCERT`
-//! fill in only what the URL does not set.
+//! the contract is silent (see the README's Configuration section): a
+//! `DIRECT_URL` without a usable password (none, or a placeholder) takes its
+//! credentials from `DB_SECRET_ARN`, or from IAM with `DB_IAM_AUTH`, like
+//! the app connection; `DB_SSLMODE` and `DB_SSLROOTCERT` fill in only what
+//! the URL does not set.
 
 use std::path::PathBuf;
 
 use super::db_secret::DbSecret;
-use super::url::is_placeholder;
-use super::{ConnSpec, Origin, Sources, SslMode};
+use super::url::Placeholder;
+use super::{ConnSpec, Origin, Sourced, Sources, SslMode, first};
 use crate::env_vars as vars;
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
 use crate::secret::Secret;
 
-/// The two connections of DESIGN.md.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// The two connections: the Lambda's and the migrations'.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Which {
     /// The Lambda's: `DATABASE_URL`, `DB_SECRET_ARN`, `DB_IAM_AUTH`.
     App,
@@ -52,19 +54,19 @@ pub struct Plan {
     pub which: Which,
     /// The migration connection has no sources of its own and uses the app's.
     pub same_as_app: bool,
-    pub url: Option<(String, Origin)>,
-    pub secret_id: Option<(String, Origin)>,
-    pub secret_stage: (String, Origin),
+    pub url: Option<Sourced<String>>,
+    pub secret_id: Option<Sourced<String>>,
+    pub secret_stage: Sourced<String>,
     /// Set when the password is to be an RDS IAM auth token.
     pub iam: Option<Origin>,
     /// `--region`, the secret ARN's region, or `AWS_REGION`/`AWS_DEFAULT_REGION`.
-    pub region: Option<(String, Origin)>,
-    pub host: Option<(String, Origin)>,
-    pub port: Option<(u16, Origin)>,
-    pub user: Option<(String, Origin)>,
-    pub dbname: Option<(String, Origin)>,
-    pub sslmode: Option<(SslMode, Origin)>,
-    pub sslrootcert: Option<(PathBuf, Origin)>,
+    pub region: Option<Sourced<String>>,
+    pub host: Option<Sourced<String>>,
+    pub port: Option<Sourced<u16>>,
+    pub user: Option<Sourced<String>>,
+    pub dbname: Option<Sourced<String>>,
+    pub sslmode: Option<Sourced<SslMode>>,
+    pub sslrootcert: Option<Sourced<PathBuf>>,
 }
 
 impl std::fmt::Debug for Plan {
@@ -77,7 +79,7 @@ impl std::fmt::Debug for Plan {
                 &self
                     .url
                     .as_ref()
-                    .map(|(raw, origin)| (super::redact_url(raw), origin)),
+                    .map(|u| (super::redact_url(&u.value), &u.origin)),
             )
             .field("secret_id", &self.secret_id)
             .field("secret_stage", &self.secret_stage)
@@ -94,6 +96,11 @@ impl std::fmt::Debug for Plan {
 }
 
 impl Plan {
+    /// The region of the plan, as the AWS SDK takes it.
+    pub fn region_name(&self) -> Option<&str> {
+        self.region.as_ref().map(|r| r.value.as_str())
+    }
+
     /// Before any secret is fetched: a placeholder in the typed URL that
     /// nothing configured will replace (the secret replaces user and
     /// password; IAM replaces an `AWS_IAM_TOKEN` password). `migrate doctor`
@@ -109,16 +116,15 @@ impl Plan {
         };
         let mut typed = resolve(&bare, None)?;
         if self.secret_id.is_some() {
-            typed.spec.user = "(from the secret)".into();
-            typed.spec.password = None;
+            typed.user.value = "(from the secret)".into();
+            typed.password = None;
         }
         let iam_token = typed
-            .spec
             .password
             .as_ref()
-            .is_some_and(|p| p.expose().contains("AWS_IAM_TOKEN"));
+            .is_some_and(|p| Placeholder::find(p.value.expose()) == Some(Placeholder::AwsIamToken));
         if self.iam.is_some() && iam_token {
-            typed.spec.password = None;
+            typed.password = None;
         }
         typed.check_placeholders()
     }
@@ -127,14 +133,11 @@ impl Plan {
 /// Reads flags and variables for connection `which`. No network.
 pub fn plan(sources: &Sources, which: Which) -> Result<Plan> {
     let flags = &sources.flags;
-    let flag_url = flags
-        .database_url
-        .clone()
-        .map(|u| (u, Origin::Flag("--database-url")));
-    let flag_secret = flags
-        .secret_id
-        .clone()
-        .map(|s| (s, Origin::Flag("--secret-id")));
+    let flag = |value: Option<String>, name: &'static str| {
+        value.map(|v| Sourced::new(v, Origin::Flag(name)))
+    };
+    let flag_url = flag(flags.database_url.clone(), "--database-url");
+    let flag_secret = flag(flags.secret_id.clone(), "--secret-id");
 
     let app_iam = || {
         if flags.iam {
@@ -142,7 +145,7 @@ pub fn plan(sources: &Sources, which: Which) -> Result<Plan> {
         } else {
             sources
                 .flag_var(vars::DB_IAM_AUTH)
-                .and_then(|(on, origin)| on.then_some(origin))
+                .and_then(|on| on.value.then_some(on.origin))
         }
     };
 
@@ -163,7 +166,7 @@ pub fn plan(sources: &Sources, which: Which) -> Result<Plan> {
                     app_iam(),
                     true,
                 ),
-                (Some(url), None) if lacks_password(&url.0) => {
+                (Some(url), None) if lacks_password(&url.value) => {
                     // A DIRECT_URL template borrows the app's credentials.
                     let secret = sources.var(vars::DB_SECRET_ARN);
                     let iam = if secret.is_none() { app_iam() } else { None };
@@ -183,30 +186,27 @@ pub fn plan(sources: &Sources, which: Which) -> Result<Plan> {
         return Err(missing(which));
     }
 
-    let secret_stage = flags.secret_stage.clone().map_or_else(
-        || ("AWSCURRENT".to_string(), Origin::Default("AWSCURRENT")),
-        |s| (s, Origin::Flag("--secret-stage")),
-    );
-    let region = flags
-        .region
-        .clone()
-        .map(|r| (r, Origin::Flag("--region")))
-        .or_else(|| {
-            let (id, origin) = secret_id.as_ref()?;
-            arn_region(id).map(|r| (r.to_string(), origin.clone()))
-        })
-        .or_else(|| sources.var(vars::AWS_REGION))
-        .or_else(|| sources.var(vars::AWS_DEFAULT_REGION));
+    let secret_stage = flag(flags.secret_stage.clone(), "--secret-stage")
+        .unwrap_or_else(|| Sourced::new("AWSCURRENT".to_string(), Origin::Default("AWSCURRENT")));
+    let arn_region = secret_id.as_ref().and_then(|id| {
+        arn_region(&id.value).map(|r| Sourced::new(r.to_string(), id.origin.clone()))
+    });
+    let region = first([
+        flag(flags.region.clone(), "--region"),
+        arn_region,
+        sources.var(vars::AWS_REGION),
+        sources.var(vars::AWS_DEFAULT_REGION),
+    ]);
     let sslmode = match sources.var(vars::DB_SSLMODE) {
-        Some((v, origin)) => Some((
-            SslMode::parse(&v).ok_or_else(|| {
-                Error::config(
-                    "config.invalid",
-                    format!("{origin} is `{v}`, which is not a TLS mode"),
+        Some(v) => Some(Sourced::new(
+            SslMode::parse(&v.value).ok_or_else(|| {
+                Error::new(
+                    Code::ConfigInvalid,
+                    format!("{} is `{}`, which is not a TLS mode", v.origin, v.value),
                     "use one of disable, prefer, require, verify-ca, verify-full",
                 )
             })?,
-            origin,
+            v.origin,
         )),
         None => None,
     };
@@ -218,14 +218,14 @@ pub fn plan(sources: &Sources, which: Which) -> Result<Plan> {
         secret_stage,
         iam,
         region,
-        host: flags.host.clone().map(|h| (h, Origin::Flag("--host"))),
-        port: flags.port.map(|p| (p, Origin::Flag("--port"))),
-        user: flags.user.clone().map(|u| (u, Origin::Flag("--user"))),
-        dbname: flags.dbname.clone().map(|d| (d, Origin::Flag("--dbname"))),
+        host: flag(flags.host.clone(), "--host"),
+        port: flags.port.map(|p| Sourced::new(p, Origin::Flag("--port"))),
+        user: flag(flags.user.clone(), "--user"),
+        dbname: flag(flags.dbname.clone(), "--dbname"),
         sslmode,
         sslrootcert: sources
             .var(vars::DB_SSLROOTCERT)
-            .map(|(p, origin)| (PathBuf::from(p), origin)),
+            .map(|p| p.map(PathBuf::from)),
     })
 }
 
@@ -235,7 +235,7 @@ fn lacks_password(url: &str) -> bool {
         Ok(spec) => spec
             .password
             .as_ref()
-            .is_none_or(|p| p.is_empty() || is_placeholder(p.expose())),
+            .is_none_or(|p| p.is_empty() || Placeholder::find(p.expose()).is_some()),
         Err(_) => false,
     }
 }
@@ -261,8 +261,8 @@ fn missing(which: Which) -> Error {
         Which::App => "the app connection is not configured",
         Which::Migration => "no database connection is configured",
     };
-    Error::config(
-        "config.missing",
+    Error::new(
+        Code::ConfigMissing,
         message,
         "pass --database-url, set DIRECT_URL or DATABASE_URL (in the environment or in .env), \
          or DB_SECRET_ARN for a Secrets Manager secret; or run `migrate dev` for a local \
@@ -270,37 +270,35 @@ fn missing(which: Which) -> Error {
     )
 }
 
-/// Where each part of a resolved connection came from.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Origins {
-    pub host: Origin,
-    pub port: Origin,
-    pub user: Origin,
-    pub password: Option<Origin>,
-    pub dbname: Origin,
-    pub schema: Origin,
-    pub sslmode: Origin,
-    pub sslrootcert: Option<Origin>,
-}
-
-/// A connection ready to use, and where each of its parts came from.
+/// A connection ready to use: every part with where it came from.
 #[derive(Clone, Debug)]
 pub struct Resolved {
     pub which: Which,
     pub same_as_app: bool,
-    pub spec: ConnSpec,
-    pub origins: Origins,
+    pub host: Sourced<String>,
+    pub port: Sourced<u16>,
+    pub user: Sourced<String>,
+    pub password: Option<Sourced<Secret>>,
+    pub dbname: Sourced<String>,
+    pub schema: Sourced<String>,
+    pub sslmode: Sourced<SslMode>,
+    pub sslrootcert: Option<Sourced<PathBuf>>,
     /// The secret the credentials came from, if any.
     pub secret: Option<SecretRef>,
     /// Set when the password must be an IAM token (see [`Resolved::use_iam_token`]).
     pub iam: Option<Origin>,
-    pub region: Option<(String, Origin)>,
+    /// The password is an IAM token (set by [`Resolved::use_iam_token`]).
+    pub iam_token: bool,
+    pub region: Option<Sourced<String>>,
+    /// The URL as parsed, for the settings that only a URL carries
+    /// (`connect_timeout`, `application_name`, `pgbouncer`).
+    template: ConnSpec,
     /// The variable the URL came from, for placeholder messages.
     url_origin: Option<Origin>,
 }
 
 /// Which secret version the credentials came from.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct SecretRef {
     pub id: String,
     pub arn: String,
@@ -311,96 +309,95 @@ pub struct SecretRef {
 /// Merges the plan with the fetched secret. No network.
 pub fn resolve(plan: &Plan, secret: Option<&DbSecret>) -> Result<Resolved> {
     let which = plan.which;
-    let (mut spec, url_origin) = match &plan.url {
-        Some((raw, origin)) => (ConnSpec::parse(raw, &origin.to_string())?, Some(origin)),
-        None => (ConnSpec::empty(), None),
+    let url = match &plan.url {
+        Some(raw) => Some((
+            ConnSpec::parse(&raw.value, &raw.origin.to_string())?,
+            raw.origin.clone(),
+        )),
+        None => None,
     };
-    let from_url = |present: bool| -> Option<Origin> {
-        let origin = url_origin.filter(|_| present)?;
-        Some(Origin::Url(Box::new(origin.clone())))
-    };
-    let default = |what: &'static str| Origin::Default(what);
-    let mut origins = Origins {
-        host: from_url(!spec.host.is_empty()).unwrap_or(default("none")),
-        port: from_url(url_origin.is_some()).unwrap_or(default("5432")),
-        user: from_url(!spec.user.is_empty()).unwrap_or(default("none")),
-        password: from_url(spec.password.is_some()),
-        dbname: from_url(!spec.dbname.is_empty()).unwrap_or(default("none")),
-        schema: from_url(spec.schema_from_url).unwrap_or(default("public")),
-        sslmode: from_url(spec.sslmode_from_url).unwrap_or(default("prefer")),
-        sslrootcert: from_url(spec.sslrootcert.is_some()),
-    };
-
-    if let Some(secret) = secret {
+    // A part of the URL, or of the secret, with its origin.
+    fn from_url<T>(
+        url: &Option<(ConnSpec, Origin)>,
+        part: impl Fn(&ConnSpec) -> Option<T>,
+    ) -> Option<Sourced<T>> {
+        let (spec, origin) = url.as_ref()?;
+        Some(Sourced::new(
+            part(spec)?,
+            Origin::Url(Box::new(origin.clone())),
+        ))
+    }
+    fn from_secret<T>(
+        secret: Option<&DbSecret>,
+        part: impl Fn(&DbSecret) -> Option<T>,
+    ) -> Option<Sourced<T>> {
+        let s = secret?;
         let origin = Origin::Secret {
-            arn: secret.arn.clone(),
-            version_id: secret.version_id.clone(),
-            stage: secret.stage.clone(),
+            arn: s.arn.clone(),
+            version_id: s.version_id.clone(),
+            stage: s.stage.clone(),
         };
-        spec.user = secret.username.clone();
-        origins.user = origin.clone();
-        spec.password = Some(secret.password.clone());
-        origins.password = Some(origin.clone());
-        // With a URL, the URL is a template: its endpoint and database win.
-        if url_origin.is_none() {
-            if let Some(host) = &secret.host {
-                spec.host = host.clone();
-                origins.host = origin.clone();
-            }
-            if let Some(port) = secret.port {
-                spec.port = port;
-                origins.port = origin.clone();
-            }
-            match &secret.dbname {
-                Some(db) => {
-                    spec.dbname = db.clone();
-                    origins.dbname = origin.clone();
-                }
-                None => {
-                    spec.dbname = "postgres".into();
-                    origins.dbname = default("postgres, as in the rotation templates");
-                }
-            }
-        }
+        Some(Sourced::new(part(s)?, origin))
     }
+    fn nonempty(v: &str) -> Option<String> {
+        (!v.is_empty()).then(|| v.to_string())
+    }
+    // With a URL, the URL is a template: its endpoint and database win,
+    // and the secret supplies only user and password.
+    let endpoint_from_secret = url.is_none();
 
-    // Flags override whatever the URL and the secret said.
-    if let Some((host, origin)) = &plan.host {
-        spec.host = host.clone();
-        origins.host = origin.clone();
-    }
-    if let Some((port, origin)) = &plan.port {
-        spec.port = *port;
-        origins.port = origin.clone();
-    }
-    if let Some((user, origin)) = &plan.user {
-        spec.user = user.clone();
-        origins.user = origin.clone();
-    }
-    if let Some((db, origin)) = &plan.dbname {
-        spec.dbname = db.clone();
-        origins.dbname = origin.clone();
-    }
+    let host = first([
+        plan.host.clone(),
+        from_url(&url, |s| nonempty(&s.host)),
+        from_secret(secret, |s| s.host.clone()).filter(|_| endpoint_from_secret),
+    ]);
+    let port = first([
+        plan.port.clone(),
+        from_url(&url, |s| Some(s.port)),
+        from_secret(secret, |s| s.port).filter(|_| endpoint_from_secret),
+    ])
+    .unwrap_or_else(|| Sourced::new(5432, Origin::Default("5432")));
+    let user = first([
+        plan.user.clone(),
+        from_secret(secret, |s| Some(s.username.clone())),
+        from_url(&url, |s| nonempty(&s.user)),
+    ]);
+    let password = first([
+        from_secret(secret, |s| Some(s.password.clone())),
+        from_url(&url, |s| s.password.clone()),
+    ]);
+    let dbname = first([
+        plan.dbname.clone(),
+        from_url(&url, |s| nonempty(&s.dbname)),
+        from_secret(secret, |s| s.dbname.clone()).filter(|_| endpoint_from_secret),
+    ])
+    .unwrap_or_else(|| {
+        let why = if secret.is_some() {
+            "postgres, as in the rotation templates"
+        } else {
+            "postgres"
+        };
+        Sourced::new("postgres".into(), Origin::Default(why))
+    });
+    let schema = from_url(&url, |s| s.schema_from_url.then(|| s.schema.clone()))
+        .unwrap_or_else(|| Sourced::new("public".into(), Origin::Default("public")));
     // DB_SSLMODE / DB_SSLROOTCERT fill in what the URL leaves unset.
-    if let Some((mode, origin)) = &plan.sslmode
-        && !spec.sslmode_from_url
-    {
-        spec.sslmode = *mode;
-        origins.sslmode = origin.clone();
-    }
-    if let Some((path, origin)) = &plan.sslrootcert
-        && spec.sslrootcert.is_none()
-    {
-        spec.sslrootcert = Some(path.clone());
-        origins.sslrootcert = Some(origin.clone());
-    }
+    let sslmode = first([
+        from_url(&url, |s| s.sslmode_from_url.then_some(s.sslmode)),
+        plan.sslmode.clone(),
+    ])
+    .unwrap_or_else(|| Sourced::new(SslMode::Prefer, Origin::Default("prefer")));
+    let sslrootcert = first([
+        from_url(&url, |s| s.sslrootcert.clone()),
+        plan.sslrootcert.clone(),
+    ]);
 
     let where_from = secret
         .map(|s| format!("secret {}", s.arn))
         .unwrap_or_else(|| "the configuration".into());
-    if spec.host.is_empty() {
-        return Err(Error::config(
-            "config.missing_host",
+    let host = host.ok_or_else(|| {
+        Error::new(
+            Code::ConfigMissingHost,
             format!(
                 "the {} connection has no host: {where_from} does not name one",
                 which.label()
@@ -408,75 +405,119 @@ pub fn resolve(plan: &Plan, secret: Option<&DbSecret>) -> Result<Resolved> {
             "an RDS-managed secret holds only username and password: set DATABASE_URL \
              (or DIRECT_URL) as a template with the endpoint and database, e.g. \
              postgresql://REPLACED_BY_SECRET@HOST:5432/DATABASE, or pass --host",
-        ));
-    }
-    if spec.user.is_empty() {
-        return Err(Error::config(
-            "config.missing_user",
+        )
+    })?;
+    let user = user.ok_or_else(|| {
+        Error::new(
+            Code::ConfigMissingUser,
             format!("the {} connection has no user name", which.label()),
-            "put the user in the URL or the secret, or pass --user",
-        ));
-    }
-    if spec.dbname.is_empty() {
-        spec.dbname = "postgres".into();
-        origins.dbname = default("postgres");
-    }
+            Code::ConfigMissingUser.hint(),
+        )
+    })?;
 
+    let (template, url_origin) = match url {
+        Some((spec, origin)) => (spec, Some(origin)),
+        None => (ConnSpec::empty(), None),
+    };
     Ok(Resolved {
         which,
         same_as_app: plan.same_as_app,
-        spec,
-        origins,
+        host,
+        port,
+        user,
+        password,
+        dbname,
+        schema,
+        sslmode,
+        sslrootcert,
         secret: secret.map(|s| SecretRef {
             id: plan
                 .secret_id
                 .as_ref()
-                .map_or_else(|| s.arn.clone(), |(id, _)| id.clone()),
+                .map_or_else(|| s.arn.clone(), |id| id.value.clone()),
             arn: s.arn.clone(),
             version_id: s.version_id.clone(),
             stage: s.stage.clone(),
         }),
         iam: plan.iam.clone(),
+        iam_token: false,
         region: plan.region.clone(),
-        url_origin: url_origin.cloned(),
+        template,
+        url_origin,
     })
 }
 
 impl Resolved {
+    /// What the driver connects with: the resolved parts, plus the
+    /// settings only a URL carries.
+    pub fn spec(&self) -> ConnSpec {
+        ConnSpec {
+            host: self.host.value.clone(),
+            port: self.port.value,
+            user: self.user.value.clone(),
+            password: self.password.as_ref().map(|p| p.value.clone()),
+            dbname: self.dbname.value.clone(),
+            schema: self.schema.value.clone(),
+            sslmode: self.sslmode.value,
+            sslrootcert: self.sslrootcert.as_ref().map(|c| c.value.clone()),
+            iam_token: self.iam_token,
+            ..self.template.clone()
+        }
+    }
+
+    /// URL parameters that were not understood (warned about, never fatal).
+    pub fn unknown_params(&self) -> &[String] {
+        &self.template.unknown_params
+    }
+
+    /// The URL with the password as `****`.
+    pub fn redacted(&self) -> String {
+        self.spec().redacted()
+    }
+
     /// The region an IAM token is signed for: the plan's, else the one in an
     /// `*.rds.amazonaws.com` host. Never a silent default.
-    pub fn iam_region(&self) -> Option<(String, Origin)> {
+    pub fn iam_region(&self) -> Option<Sourced<String>> {
         self.region.clone().or_else(|| {
-            rds_host_region(&self.spec.host)
-                .map(|r| (r.to_string(), Origin::Iam("region of the RDS host name")))
+            rds_host_region(&self.host.value)
+                .map(|r| Sourced::new(r.to_string(), Origin::Iam("region of the RDS host name")))
         })
     }
 
     /// Replaces the password with an IAM token and raises TLS to `require`.
     pub fn use_iam_token(&mut self, token: Secret) {
-        self.spec.password = Some(token);
-        self.origins.password = Some(Origin::Iam("fresh auth token"));
+        self.password = Some(Sourced::new(token, Origin::Iam("fresh auth token")));
+        self.iam_token = true;
         if matches!(
-            self.spec.sslmode,
+            self.sslmode.value,
             SslMode::Disable | SslMode::Allow | SslMode::Prefer
         ) {
-            self.spec.sslmode = SslMode::Require;
-            self.origins.sslmode = Origin::Iam("IAM authentication requires TLS");
+            self.sslmode = Sourced::new(
+                SslMode::Require,
+                Origin::Iam("IAM authentication requires TLS"),
+            );
         }
+    }
+
+    /// Migrations need a session of their own (the lock, `SET`s, DDL):
+    /// through PgBouncer in transaction mode or RDS Proxy they would
+    /// silently lose it.
+    pub fn refuse_pooler(&self) -> Result<()> {
+        super::refuse_pooler(&self.spec(), &self.host.origin)
     }
 
     /// A placeholder that survived resolution is an error naming the
     /// variable that should have replaced it.
     pub fn check_placeholders(&self) -> Result<()> {
         let parts = [
-            ("user", Some(self.spec.user.as_str())),
-            ("password", self.spec.password.as_ref().map(Secret::expose)),
-            ("host", Some(self.spec.host.as_str())),
-            ("database", Some(self.spec.dbname.as_str())),
+            ("user", Some(self.user.value.as_str())),
+            ("password", self.password.as_ref().map(|p| p.value.expose())),
+            ("host", Some(self.host.value.as_str())),
+            ("database", Some(self.dbname.value.as_str())),
         ];
-        let Some((part, value)) = parts
+        let Some((part, placeholder)) = parts
             .iter()
-            .find_map(|(part, v)| v.filter(|v| is_placeholder(v)).map(|v| (*part, v)))
+            .find_map(|(part, v)| v.and_then(Placeholder::find).map(|p| (*part, p)))
         else {
             return Ok(());
         };
@@ -488,32 +529,22 @@ impl Resolved {
             Which::App => vars::DB_SECRET_ARN,
             Which::Migration => "MIGRATION_SECRET_ARN (or DB_SECRET_ARN)",
         };
-        let (shown, hint) = if value.contains("REPLACED_BY_SECRET") {
-            (
-                "REPLACED_BY_SECRET",
-                format!(
-                    "set {secret_var} to the secret's ARN: the URL is then a template and the \
-                     secret supplies user and password"
-                ),
-            )
-        } else if value.contains("AWS_IAM_TOKEN") {
-            (
-                "AWS_IAM_TOKEN",
-                "set DB_IAM_AUTH=true (or pass --iam): the password is then a fresh RDS IAM \
-                 auth token"
-                    .to_string(),
-            )
-        } else {
-            (
-                "<...>",
-                "replace the <...> placeholder with the real value".to_string(),
-            )
+        let hint = match placeholder {
+            Placeholder::ReplacedBySecret => format!(
+                "set {secret_var} to the secret's ARN: the URL is then a template and the \
+                 secret supplies user and password"
+            ),
+            Placeholder::AwsIamToken => "set DB_IAM_AUTH=true (or pass --iam): the password is \
+                 then a fresh RDS IAM auth token"
+                .to_string(),
+            Placeholder::Angle => "replace the <...> placeholder with the real value".to_string(),
         };
-        Err(Error::config(
-            "config.placeholder",
+        Err(Error::new(
+            Code::ConfigPlaceholder,
             format!(
-                "the {} connection's {part} is still the placeholder {shown} (from {source})",
-                self.which.label()
+                "the {} connection's {part} is still the placeholder {} (from {source})",
+                self.which.label(),
+                placeholder.shown()
             ),
             hint,
         ))
@@ -624,7 +655,7 @@ mod tests {
             let plan = plan(&sources(flags, env, file), Which::Migration).unwrap();
             let r = resolve(&plan, None).unwrap();
             assert_eq!(
-                (r.spec.user.as_str(), r.origins.user.to_string().as_str()),
+                (r.spec().user.as_str(), r.user.origin.to_string().as_str()),
                 (*user, *origin)
             );
         }
@@ -633,8 +664,8 @@ mod tests {
     #[test]
     fn nothing_configured_names_every_way_out() {
         let err = plan(&sources(ConnFlags::default(), &[], &[]), Which::Migration).unwrap_err();
-        assert_eq!(err.code, "config.missing");
-        assert_eq!(err.exit, crate::error::Exit::Usage);
+        assert_eq!(err.code, Code::ConfigMissing);
+        assert_eq!(err.exit(), crate::error::Exit::Usage);
         for way in [
             "--database-url",
             "DIRECT_URL",
@@ -663,7 +694,10 @@ mod tests {
         let plan = plan(&s, Which::App).unwrap();
         assert_eq!(
             plan.region,
-            Some(("eu-west-1".into(), Origin::Env("DB_SECRET_ARN")))
+            Some(Sourced::new(
+                "eu-west-1".into(),
+                Origin::Env("DB_SECRET_ARN")
+            ))
         );
         let r = resolve(
             &plan,
@@ -672,13 +706,13 @@ mod tests {
             )),
         )
         .unwrap();
-        assert_eq!(r.spec.host, "proxy.example");
-        assert_eq!(r.spec.user, "impulse_app");
-        assert_eq!(r.spec.password.as_ref().unwrap().expose(), "s3");
-        assert_eq!(r.spec.schema, "app");
-        assert_eq!(r.origins.host.to_string(), "DATABASE_URL (environment)");
+        assert_eq!(r.spec().host, "proxy.example");
+        assert_eq!(r.spec().user, "impulse_app");
+        assert_eq!(r.spec().password.as_ref().unwrap().expose(), "s3");
+        assert_eq!(r.spec().schema, "app");
+        assert_eq!(r.host.origin.to_string(), "DATABASE_URL (environment)");
         assert_eq!(
-            r.origins.user.to_string(),
+            r.user.origin.to_string(),
             format!("secret {ARN} version v7 (AWSCURRENT)")
         );
         r.check_placeholders().unwrap();
@@ -700,11 +734,15 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            (r.spec.host.as_str(), r.spec.port, r.spec.dbname.as_str()),
+            (
+                r.spec().host.as_str(),
+                r.spec().port,
+                r.spec().dbname.as_str()
+            ),
             ("db", 6543, "postgres")
         );
-        assert_eq!(r.spec.sslmode, SslMode::VerifyFull);
-        assert_eq!(r.origins.sslmode, Origin::Env("DB_SSLMODE"));
+        assert_eq!(r.spec().sslmode, SslMode::VerifyFull);
+        assert_eq!(r.sslmode.origin, Origin::Env("DB_SSLMODE"));
     }
 
     #[test]
@@ -717,8 +755,8 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(
-            (err.code, err.exit),
-            ("config.missing_host", crate::error::Exit::Usage)
+            (err.code, err.exit()),
+            (Code::ConfigMissingHost, crate::error::Exit::Usage)
         );
         assert!(
             err.message.contains("no host") && err.message.contains(ARN),
@@ -736,8 +774,8 @@ mod tests {
             Some(&secret(r#"{"username":"postgres","password":"p"}"#)),
         )
         .unwrap();
-        assert_eq!(r.spec.host, "db.internal");
-        assert_eq!(r.origins.host, Origin::Flag("--host"));
+        assert_eq!(r.spec().host, "db.internal");
+        assert_eq!(r.host.origin, Origin::Flag("--host"));
     }
 
     fn plan_for(s: &Sources) -> Plan {
@@ -756,7 +794,7 @@ mod tests {
         );
         let p = plan(&s, Which::Migration).unwrap();
         assert!(p.same_as_app);
-        assert_eq!(p.secret_id.unwrap().1, Origin::Env("DB_SECRET_ARN"));
+        assert_eq!(p.secret_id.unwrap().origin, Origin::Env("DB_SECRET_ARN"));
 
         // Its own secret and URL win.
         let s = sources(
@@ -771,8 +809,8 @@ mod tests {
         );
         let p = plan(&s, Which::Migration).unwrap();
         assert!(!p.same_as_app);
-        assert_eq!(p.url.unwrap().0, "postgresql://m:p@direct/d");
-        assert_eq!(p.secret_id.unwrap().0, "migration-secret");
+        assert_eq!(p.url.unwrap().value, "postgresql://m:p@direct/d");
+        assert_eq!(p.secret_id.unwrap().value, "migration-secret");
 
         // A DIRECT_URL template borrows the app's secret; one with its own password does not.
         let s = sources(
@@ -784,7 +822,7 @@ mod tests {
             &[],
         );
         assert_eq!(
-            plan(&s, Which::Migration).unwrap().secret_id.unwrap().0,
+            plan(&s, Which::Migration).unwrap().secret_id.unwrap().value,
             ARN
         );
         let s = sources(
@@ -832,7 +870,7 @@ mod tests {
             let err = resolve(&plan(&s, Which::App).unwrap(), None)
                 .and_then(|r| r.check_placeholders())
                 .unwrap_err();
-            assert_eq!(err.code, "config.placeholder", "{url}");
+            assert_eq!(err.code, Code::ConfigPlaceholder, "{url}");
             assert!(err.message.contains(shown), "{}", err.message);
             assert!(
                 err.message.contains("DATABASE_URL (environment)"),
@@ -851,7 +889,7 @@ mod tests {
             .unwrap()
             .check_typed_placeholders()
             .unwrap_err();
-        assert_eq!(err.code, "config.placeholder");
+        assert_eq!(err.code, Code::ConfigPlaceholder);
         let filled = sources(
             ConnFlags::default(),
             &[("DATABASE_URL", template), ("DB_SECRET_ARN", ARN)],
@@ -906,11 +944,14 @@ mod tests {
         let p = plan(&s, Which::App).unwrap();
         assert_eq!(p.iam, Some(Origin::Env("DB_IAM_AUTH")));
         let mut r = resolve(&p, None).unwrap();
-        let (region, origin) = r.iam_region().unwrap();
+        let Sourced {
+            value: region,
+            origin,
+        } = r.iam_region().unwrap();
         assert_eq!(region, "us-west-2");
         assert!(matches!(origin, Origin::Iam(_)));
         r.use_iam_token(Secret::new("token"));
-        assert_eq!(r.spec.sslmode, SslMode::Require);
+        assert_eq!(r.spec().sslmode, SslMode::Require);
         r.check_placeholders().unwrap();
         // An explicit --region wins over the host's.
         let flags = ConnFlags {
@@ -933,7 +974,7 @@ mod tests {
                 .unwrap()
                 .iam_region()
                 .unwrap()
-                .0,
+                .value,
             "eu-central-1"
         );
         // No region anywhere for a host that is not RDS's: none, not us-east-1.
@@ -1008,7 +1049,7 @@ mod tests {
                 .unwrap()
                 .region
                 .unwrap()
-                .0,
+                .value,
             "r-flag"
         );
         assert_eq!(
@@ -1016,7 +1057,7 @@ mod tests {
                 .unwrap()
                 .region
                 .unwrap()
-                .0,
+                .value,
             "eu-west-1"
         );
         let env = [
@@ -1031,7 +1072,7 @@ mod tests {
             .unwrap()
             .region
             .unwrap(),
-            (
+            Sourced::new(
                 "r-file".to_string(),
                 Origin::DotEnv {
                     var: "AWS_REGION",

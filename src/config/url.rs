@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use url::Url;
 
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
 use crate::secret::Secret;
 
 /// libpq's `sslmode`, which Prisma shares.
@@ -86,6 +86,9 @@ pub struct ConnSpec {
     pub pgbouncer: bool,
     /// Parameters that were not understood (warned about, never fatal).
     pub unknown_params: Vec<String>,
+    /// The password is an RDS IAM auth token (set by resolution, never by
+    /// a URL): a refused password is then a refused token.
+    pub iam_token: bool,
 }
 
 impl ConnSpec {
@@ -107,6 +110,7 @@ impl ConnSpec {
             application_name: None,
             pgbouncer: false,
             unknown_params: Vec::new(),
+            iam_token: false,
         }
     }
 
@@ -114,8 +118,8 @@ impl ConnSpec {
     pub fn parse(raw: &str, var: &str) -> Result<Self> {
         let raw = raw.trim();
         let invalid = |what: &str| {
-            Error::config(
-                "config.invalid_url",
+            Error::new(
+                Code::ConfigInvalidUrl,
                 format!("{var} is not a valid PostgreSQL URL: {what}"),
                 "use the form postgresql://USER:PASSWORD@HOST:PORT/DATABASE?schema=public \
                  with the password percent-encoded",
@@ -136,15 +140,15 @@ impl ConnSpec {
             .find('<')
             .is_some_and(|open| decoded[open..].contains('>'))
         {
-            return Err(Error::config(
-                "config.placeholder",
+            return Err(Error::new(
+                Code::ConfigPlaceholder,
                 format!("{var} still holds a <...> placeholder"),
                 "replace every <...> in the URL with the real value (endpoint, user, database)",
             ));
         }
         if password_has_raw_reserved_chars(rest) {
-            return Err(Error::config(
-                "config.unencoded_password",
+            return Err(Error::new(
+                Code::ConfigUnencodedPassword,
                 format!(
                     "the password in {var} contains reserved URL characters that are not \
                      percent-encoded (one of @ / ? # [ ] % or a space)"
@@ -173,8 +177,8 @@ impl ConnSpec {
         }
         let password = match url.password() {
             Some(p) => Some(Secret::new(decode(p).map_err(|_| {
-                Error::config(
-                    "config.unencoded_password",
+                Error::new(
+                    Code::ConfigUnencodedPassword,
                     format!("the password in {var} does not decode to UTF-8"),
                     "percent-encode the password's bytes as UTF-8",
                 )
@@ -212,8 +216,8 @@ impl ConnSpec {
                 "sslmode" => {
                     spec.sslmode_from_url = true;
                     spec.sslmode = SslMode::parse(&value).ok_or_else(|| {
-                        Error::config(
-                            "config.invalid_url",
+                        Error::new(
+                            Code::ConfigInvalidUrl,
                             format!("{var} has sslmode={value}, which is not a TLS mode"),
                             "use one of disable, prefer, require, verify-ca, verify-full",
                         )
@@ -239,14 +243,16 @@ impl ConnSpec {
         match sslaccept.as_deref() {
             Some("strict") if matches!(spec.sslmode, SslMode::Require | SslMode::Prefer) => {
                 spec.sslmode = SslMode::VerifyFull;
+                spec.sslmode_from_url = true;
             }
             Some("accept_invalid_certs") if spec.sslmode == SslMode::VerifyFull => {
                 spec.sslmode = SslMode::Require;
+                spec.sslmode_from_url = true;
             }
             Some("strict" | "accept_invalid_certs") | None => {}
             Some(other) => {
-                return Err(Error::config(
-                    "config.invalid_url",
+                return Err(Error::new(
+                    Code::ConfigInvalidUrl,
                     format!("{var} has sslaccept={other}"),
                     "use sslaccept=strict or sslaccept=accept_invalid_certs",
                 ));
@@ -327,12 +333,42 @@ impl fmt::Display for ConnSpec {
 
 /// A value that is a placeholder from a guide or template, not a value:
 /// `REPLACED_BY_SECRET`, `AWS_IAM_TOKEN`, or `<...>`.
-pub fn is_placeholder(value: &str) -> bool {
-    value.contains("REPLACED_BY_SECRET")
-        || value.contains("AWS_IAM_TOKEN")
-        || value
+/// A placeholder of the guide's `.env` that must not reach the server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Placeholder {
+    /// `REPLACED_BY_SECRET`: the secret fills user and password in.
+    ReplacedBySecret,
+    /// `AWS_IAM_TOKEN`: IAM fills the password in.
+    AwsIamToken,
+    /// `<RDS_PROXY_ENDPOINT>` and the like: the user should have.
+    Angle,
+}
+
+impl Placeholder {
+    /// The placeholder in `value`, if any.
+    pub fn find(value: &str) -> Option<Self> {
+        if value.contains("REPLACED_BY_SECRET") {
+            Some(Self::ReplacedBySecret)
+        } else if value.contains("AWS_IAM_TOKEN") {
+            Some(Self::AwsIamToken)
+        } else if value
             .find('<')
             .is_some_and(|open| value[open..].contains('>'))
+        {
+            Some(Self::Angle)
+        } else {
+            None
+        }
+    }
+
+    /// How messages name it.
+    pub fn shown(self) -> &'static str {
+        match self {
+            Self::ReplacedBySecret => "REPLACED_BY_SECRET",
+            Self::AwsIamToken => "AWS_IAM_TOKEN",
+            Self::Angle => "<...>",
+        }
+    }
 }
 
 /// `*.proxy-*.rds.amazonaws.com`: an RDS Proxy endpoint.
@@ -457,7 +493,7 @@ mod tests {
             "postgresql://u:Qz7@ss:w/rd?#[]%&+ =!$'()*,;éKv9@127.0.0.1:5432/x",
         ] {
             let err = parse(url).unwrap_err();
-            assert_eq!(err.code, "config.unencoded_password", "{url}");
+            assert_eq!(err.code, Code::ConfigUnencodedPassword, "{url}");
             let all = format!("{} {}", err.message, err.hint);
             assert!(!all.contains("Qz7") && !all.contains("Kv9"), "{all}");
         }
@@ -520,11 +556,15 @@ mod tests {
             "postgresql://h/d",
             "nope",
         ] {
-            assert_eq!(parse(url).unwrap_err().code, "config.invalid_url", "{url}");
+            assert_eq!(
+                parse(url).unwrap_err().code,
+                Code::ConfigInvalidUrl,
+                "{url}"
+            );
         }
         assert_eq!(
             parse("postgresql://u@h/d?sslmode=on").unwrap_err().code,
-            "config.invalid_url"
+            Code::ConfigInvalidUrl
         );
     }
 }

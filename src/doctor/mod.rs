@@ -2,24 +2,24 @@
 //! of repeating PostgreSQL's error.
 //!
 //! PostgreSQL answers most credential problems with the same `28P01`; the
-//! doctor tells them apart the way an engineer would: it walks each
-//! connection step by step (`config`, `url`, `secret`, `dns`, `tcp`, `tls`,
-//! `auth`, `database`), each step with its own time bound, and on an
-//! authentication failure it asks the questions the error cannot answer:
-//! does the database accept the secret's `AWSPENDING` or `AWSPREVIOUS`
-//! password (a rotation half done, or one the app did not follow)? Does
-//! the role exist, in another case, with an expired password, as an IAM
-//! user? Those questions, and `privileges`, `migrations` and `schema`, are
-//! asked through the migration connection, which can read what the app
-//! role cannot. Nothing is ever changed, and checks are collected, not
-//! aborted: a failed step skips only what depends on it.
-//!
-//! The verdict (`diagnosis`) lists the codes of DESIGN.md's table, most
-//! likely first.
+//! doctor tells them apart the way an engineer would. It works in two
+//! halves. Gathering ([`gather`]) walks each connection step by step
+//! (`config`, `url`, `secret`, `dns`, `tcp`, `tls`, `auth`, `database`),
+//! each step with its own time bound, and on an authentication failure asks
+//! the questions the error cannot answer: does the database accept the
+//! secret's `AWSPENDING` or `AWSPREVIOUS` password (a rotation half done,
+//! or one the app did not follow)? Does the role exist, in another case,
+//! with an expired password, as an IAM user? Those questions, and
+//! `privileges`, `migrations` and `schema`, are asked through the migration
+//! connection, which can read what the app role cannot. Everything it
+//! learns is a [`facts::Facts`] value. The verdict ([`verdict`]) is a pure
+//! function of that value: the checks, and the diagnosis codes of the
+//! README's table, most likely first. Nothing is ever changed.
 
-mod app;
-mod deep;
+pub mod facts;
+mod gather;
 pub mod report;
+pub mod verdict;
 
 use std::time::{Duration, Instant};
 
@@ -27,7 +27,7 @@ use sea_orm_migration::MigratorTrait;
 
 use crate::config::Which;
 use crate::connector::Connector;
-use crate::error::Error;
+use crate::error::Code;
 
 pub use report::Report;
 
@@ -42,7 +42,7 @@ pub enum Status {
 }
 
 /// One check of one connection.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Check {
     pub id: &'static str,
     /// `app`, `migration`, or `database` for checks of the schema itself.
@@ -56,127 +56,56 @@ pub struct Check {
 /// A root cause, with what it means and how to fix it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Diagnosis {
-    pub code: String,
+    pub code: Code,
     pub message: String,
     pub hint: String,
 }
 
-/// Collects checks and diagnoses as the run goes.
-pub(crate) struct Recorder {
-    pub checks: Vec<Check>,
-    pub diagnosis: Vec<Diagnosis>,
-    started: Instant,
-}
-
-impl Recorder {
-    fn new() -> Self {
-        Self {
-            checks: Vec::new(),
-            diagnosis: Vec::new(),
-            started: Instant::now(),
-        }
-    }
-
-    /// Starts timing a check.
-    pub fn clock(&self) -> Instant {
-        Instant::now()
-    }
-
-    pub fn record(
-        &mut self,
-        connection: &'static str,
-        id: &'static str,
-        since: Instant,
-        status: Status,
-        summary: impl Into<String>,
-        hint: Option<String>,
-    ) {
-        self.checks.push(Check {
-            id,
-            connection,
-            status,
-            summary: summary.into(),
-            hint,
-            elapsed_ms: (since.elapsed().as_secs_f64() * 1e6).round() / 1e3,
-        });
-    }
-
-    pub fn skip(&mut self, connection: &'static str, ids: &[&'static str], why: &str) {
-        for id in ids {
-            self.record(connection, id, Instant::now(), Status::Skip, why, None);
-        }
-    }
-
-    /// A failed check whose error is also a diagnosis.
-    pub fn fail(&mut self, connection: &'static str, id: &'static str, since: Instant, e: Error) {
-        self.record(
-            connection,
-            id,
-            since,
-            Status::Fail,
-            e.message.clone(),
-            Some(e.hint.clone()),
-        );
-        self.diagnose(e.code, e.message, e.hint);
-    }
-
-    /// Adds a diagnosis once (the same code from two connections is one cause).
-    pub fn diagnose(&mut self, code: &str, message: impl Into<String>, hint: impl Into<String>) {
-        if self.diagnosis.iter().any(|d| d.code == code) {
-            return;
-        }
-        self.diagnosis.push(Diagnosis {
-            code: code.to_string(),
-            message: message.into(),
-            hint: hint.into(),
-        });
-    }
-
-    fn elapsed(&self) -> Duration {
-        self.started.elapsed()
-    }
-}
-
-/// Runs every check within `budget` (the connect timeout plus a margin).
+/// Gathers the facts within `budget` (the connect timeout plus a margin),
+/// then concludes.
 pub async fn run<M: MigratorTrait>(connector: &Connector, budget: Duration) -> Report {
-    let mut rec = Recorder::new();
-    let deadline = Instant::now() + budget;
+    let started = Instant::now();
+    let facts = gather_facts::<M>(connector, started + budget).await;
+    let (checks, diagnosis) = verdict::verdict(&facts);
+    Report::new(checks, diagnosis, started.elapsed())
+}
+
+async fn gather_facts<M: MigratorTrait>(connector: &Connector, deadline: Instant) -> facts::Facts {
     // Each connection's network steps get their own bound, so one hanging
     // step cannot eat the whole budget; the whole run is bounded too.
-    let step = connector.connect_timeout_default();
-
-    let migration_plan = crate::config::plan(connector.sources(), Which::Migration);
-    let separate = migration_plan.as_ref().is_ok_and(|p| !p.same_as_app);
-    let app =
-        app::check_connection(connector, Which::App, !separate, &mut rec, deadline, step).await;
+    let walk = gather::Walk {
+        connector,
+        deadline,
+        step: connector.connect_timeout_default(),
+    };
+    let separate =
+        crate::config::plan(connector.sources(), Which::Migration).is_ok_and(|p| !p.same_as_app);
+    let app = walk.connection(Which::App, !separate).await;
     let migration = if separate {
-        app::check_connection(connector, Which::Migration, true, &mut rec, deadline, step).await
+        Some(walk.connection(Which::Migration, true).await)
     } else {
         None
     };
     // The connection that can see the catalog: the migration one, else the app's.
-    let admin = migration
-        .as_ref()
-        .or(if separate { None } else { app.as_ref() });
-
-    if let Some(failure) = &app.as_ref().and_then(|a| a.auth_failure.clone()) {
-        deep::explain_auth_failure(connector, failure, admin, &mut rec, deadline).await;
-    }
-    match admin {
-        Some(admin) => {
-            deep::database_checks::<M>(connector, admin, &mut rec).await;
+    let admin = migration.as_ref().unwrap_or(&app);
+    let auth = walk.auth(&app, admin.session.as_ref()).await;
+    let database = match (&admin.session, &admin.resolved) {
+        (Some(session), Some(resolved)) => {
+            Some(walk.database::<M>(session, resolved, auth.as_ref()).await)
         }
-        None => rec.skip(
-            "database",
-            &["privileges", "migrations", "schema"],
-            "no working migration connection (set DIRECT_URL to check these)",
-        ),
+        _ => None,
+    };
+    let facts = facts::Facts {
+        app: app.facts,
+        migration: migration.as_ref().map(|m| m.facts.clone()),
+        auth,
+        database,
+    };
+    for session in [app.session, migration.and_then(|m| m.session)]
+        .into_iter()
+        .flatten()
+    {
+        session.close().await;
     }
-    for conn in [app, migration].into_iter().flatten() {
-        if let Some(session) = conn.session {
-            session.close().await;
-        }
-    }
-    let elapsed = rec.elapsed();
-    Report::new(rec.checks, rec.diagnosis, elapsed)
+    facts
 }

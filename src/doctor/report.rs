@@ -15,6 +15,9 @@ pub struct Report {
     pub diagnosis: Vec<Diagnosis>,
     pub checks: Vec<Check>,
     pub elapsed_ms: f64,
+    /// ✓ ! ✘ marks (a terminal without NO_COLOR), else plain ASCII.
+    #[serde(skip)]
+    pub fancy: bool,
 }
 
 impl Report {
@@ -25,11 +28,14 @@ impl Report {
             diagnosis,
             checks,
             elapsed_ms: (elapsed.as_secs_f64() * 1e6).round() / 1e3,
+            fancy: fancy_output(),
         }
     }
+}
 
-    /// The text report; `fancy` uses ✓ ! ✘, otherwise plain ASCII.
-    pub fn text(&self, fancy: bool) -> String {
+impl std::fmt::Display for Report {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let fancy = self.fancy;
         let mark = |status: Status| match (status, fancy) {
             (Status::Pass, true) => "✓",
             (Status::Warn, true) => "!",
@@ -40,41 +46,41 @@ impl Report {
             (Status::Fail, false) => "[FAIL]",
             (Status::Skip, false) => "[skip]",
         };
-        let mut out = String::new();
         let mut section = "";
         for check in &self.checks {
             if check.connection != section {
                 section = check.connection;
-                let title = match section {
-                    "database" => "database (through the migration connection)".to_string(),
-                    other => format!("{other} connection"),
-                };
-                out += &format!("{title}\n");
+                match section {
+                    "database" => writeln!(f, "database (through the migration connection)")?,
+                    other => writeln!(f, "{other} connection")?,
+                }
             }
-            out += &format!(
-                "  {} {:<10} {}\n",
+            writeln!(
+                f,
+                "  {} {:<10} {}",
                 mark(check.status),
                 check.id,
                 check.summary
-            );
+            )?;
         }
-        out += "\n";
+        writeln!(f)?;
         match self.diagnosis.len() {
-            0 if self.ok => out += "no problems found\n",
-            0 => out += "problems found: see the failed checks above\n",
-            1 => out += "1 problem found:\n",
-            n => out += &format!("{n} problems found:\n"),
+            0 if self.ok => writeln!(f, "no problems found")?,
+            0 => writeln!(f, "problems found: see the failed checks above")?,
+            1 => writeln!(f, "1 problem found:")?,
+            n => writeln!(f, "{n} problems found:")?,
         }
         for d in &self.diagnosis {
-            out += &format!(
+            write!(
+                f,
                 "\n  {} {}\n    {}\n    fix: {}\n",
                 mark(Status::Fail),
                 d.code,
                 d.message,
                 d.hint
-            );
+            )?;
         }
-        out
+        Ok(())
     }
 }
 

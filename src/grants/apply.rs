@@ -11,10 +11,14 @@
 
 use sqlx::AssertSqlSafe;
 
-use super::{Change, Kind, Plan, introspect, plan};
-use crate::connect::{Session, quote_ident, quote_literal};
-use crate::error::{Error, Result};
+use super::{Change, Kind, Plan, WhenAppIsOwner, introspect, plan};
+use crate::config::{self, Resolved, Which};
+use crate::connector::Connector;
+use crate::error::{Code, Error, Result};
+use crate::output::Ui;
 use crate::secret::Secret;
+use crate::session::{Session, query_error};
+use crate::sql::{quote_ident, quote_literal};
 
 /// What to reconcile, and how.
 pub struct Options {
@@ -25,6 +29,27 @@ pub struct Options {
     pub apply: bool,
     /// Set the role's password to this secret value (and say which version).
     pub sync_password: Option<(Secret, String)>,
+}
+
+impl Options {
+    /// The options for migration connection `migration`: the app role of
+    /// [`app_role`](super::app_role) (never the migration role itself), with
+    /// `rds_iam` when the app connection uses IAM. `apply` false only plans
+    /// (`--check`).
+    pub async fn for_connection(
+        connector: &Connector,
+        migration: &Resolved,
+        apply: bool,
+    ) -> Result<Options> {
+        let role = super::app_role(connector, migration, WhenAppIsOwner::ManageDefault).await?;
+        let iam = config::plan(connector.sources(), Which::App).is_ok_and(|p| p.iam.is_some());
+        Ok(Options {
+            app_role: role.name,
+            iam,
+            apply,
+            sync_password: None,
+        })
+    }
 }
 
 /// What reconciling found and did.
@@ -62,8 +87,8 @@ pub async fn reconcile(
         }
         if state.app.is_none() && !state.can_create_roles {
             let finding = &outcome.plan.findings[0];
-            return Err(Error::config(
-                "privileges.missing",
+            return Err(Error::new(
+                Code::PrivilegesCannotGrant,
                 finding.message.clone(),
                 finding.hint.clone(),
             ));
@@ -110,7 +135,7 @@ async fn execute(session: &Session, plan: &Plan, options: &Options) -> Result<us
         .pool
         .begin()
         .await
-        .map_err(|e| Failure::Error(crate::connect::query_error(&e, "start a transaction")))?;
+        .map_err(|e| Failure::Error(query_error(&e, "start a transaction")))?;
     let statements = plan
         .changes
         .iter()
@@ -125,13 +150,13 @@ async fn execute(session: &Session, plan: &Plan, options: &Options) -> Result<us
     }
     tx.commit()
         .await
-        .map_err(|e| Failure::Error(crate::connect::query_error(&e, "commit the grants")))?;
+        .map_err(|e| Failure::Error(query_error(&e, "commit the grants")))?;
     Ok(executed)
 }
 
 fn classify(e: &sqlx::Error, what: &str) -> Failure {
     let Some(db) = e.as_database_error() else {
-        return Failure::Error(crate::connect::query_error(e, "change the privileges"));
+        return Failure::Error(query_error(e, "change the privileges"));
     };
     match db.code().as_deref() {
         Some("42710") => Failure::RoleCreatedConcurrently,
@@ -139,14 +164,14 @@ fn classify(e: &sqlx::Error, what: &str) -> Failure {
         Some("XX000") if db.message().contains("tuple concurrently updated") => {
             Failure::RoleCreatedConcurrently
         }
-        Some("42501") => Failure::Error(Error::config(
-            "privileges.cannot_grant",
+        Some("42501") => Failure::Error(Error::new(
+            Code::PrivilegesCannotGrant,
             format!("the migration role may not change {what}: {}", db.message()),
             "run migrations and grants as the role that owns the schema and its tables \
              (DIRECT_URL / MIGRATION_SECRET_ARN), with CREATEROLE to create the app role",
         )),
-        code => Failure::Error(Error::config(
-            "privileges.cannot_grant",
+        code => Failure::Error(Error::new(
+            Code::PrivilegesCannotGrant,
             format!(
                 "changing {what} failed: {} (SQLSTATE {})",
                 db.message(),
@@ -155,6 +180,30 @@ fn classify(e: &sqlx::Error, what: &str) -> Failure {
             "run `migrate grant --check` to see the plan",
         )),
     }
+}
+
+/// Reconciles with a progress line per statement and a warning per
+/// finding. The caller holds the lock.
+pub async fn reconcile_with_progress(
+    ui: Ui,
+    session: &Session,
+    history_table: &str,
+    options: &Options,
+) -> Result<Outcome> {
+    let outcome = reconcile(session, history_table, options, &mut |change| {
+        ui.progress(describe(change))
+    })
+    .await?;
+    if let Some(version) = &outcome.password_synced_from {
+        ui.progress(format_args!(
+            "set the password of \"{}\" from the secret (version {version})",
+            outcome.app_role
+        ));
+    }
+    for finding in &outcome.plan.findings {
+        tracing::warn!("{}; hint: {}", finding.message, finding.hint);
+    }
+    Ok(outcome)
 }
 
 /// Text for one change, as the progress line shows it.

@@ -10,8 +10,8 @@ use std::collections::BTreeSet;
 use sqlx::Row;
 
 use super::{Acl, AppRole, Relation, State};
-use crate::connect::{Session, query_error};
 use crate::error::Result;
+use crate::session::{Session, query_error};
 
 /// Reads the state for app role `app_role`.
 pub async fn read(

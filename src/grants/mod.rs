@@ -18,10 +18,14 @@
 
 pub mod apply;
 pub mod introspect;
+pub mod role;
+
+pub use role::{ChosenAppRole, DEFAULT_APP_ROLE, WhenAppIsOwner, app_role};
 
 use std::collections::BTreeSet;
 
-use crate::connect::quote_ident;
+use crate::error::Code;
+use crate::sql::quote_ident;
 
 /// Privileges the app role needs on each kind of object.
 pub const TABLE_PRIVILEGES: [&str; 4] = ["SELECT", "INSERT", "UPDATE", "DELETE"];
@@ -111,7 +115,7 @@ pub struct Change {
 /// Something wrong that the plan does not fix.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Finding {
-    pub code: &'static str,
+    pub code: Code,
     pub message: String,
     pub hint: String,
 }
@@ -202,7 +206,7 @@ impl Builder<'_> {
             return true;
         }
         self.plan.findings.push(Finding {
-            code: "privileges.missing",
+            code: Code::PrivilegesMissing,
             message: problem,
             hint: format!(
                 "as a role with CREATEROLE (or after giving the migration role CREATEROLE): {sql}"
@@ -247,7 +251,7 @@ impl Builder<'_> {
             );
         } else {
             self.plan.findings.push(Finding {
-                code: "privileges.excess",
+                code: Code::PrivilegesExcess,
                 message: format!(
                     "every role, {} included, has {privileges} on {kind} {shown} through PUBLIC",
                     self.state.app_role
@@ -408,7 +412,7 @@ fn findings_about_the_role(state: &State, role: &AppRole, plan: &mut Plan) {
     ] {
         if on {
             plan.findings.push(Finding {
-                code: "privileges.excess",
+                code: Code::PrivilegesExcess,
                 message: format!("the app role \"{app}\" has {attribute}"),
                 hint: format!(
                     "as a superuser (on RDS, the master user): ALTER ROLE {quoted} NO{attribute}"
@@ -421,7 +425,7 @@ fn findings_about_the_role(state: &State, role: &AppRole, plan: &mut Plan) {
             continue;
         }
         plan.findings.push(Finding {
-            code: "privileges.excess",
+            code: Code::PrivilegesExcess,
             message: format!(
                 "the app role \"{app}\" is a member of \"{member_of}\" and holds its privileges"
             ),
@@ -430,7 +434,7 @@ fn findings_about_the_role(state: &State, role: &AppRole, plan: &mut Plan) {
     }
     for object in &role.owns {
         plan.findings.push(Finding {
-            code: "privileges.excess",
+            code: Code::PrivilegesExcess,
             message: format!(
                 "the app role \"{app}\" owns {object}: an owner can alter and drop it"
             ),

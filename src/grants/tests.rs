@@ -1,6 +1,7 @@
 //! The grant plan, checked statement by statement without a database.
 
 use super::*;
+use crate::error::Code;
 
 fn acl(app: &[&str], public: &[&str]) -> Acl {
     Acl {
@@ -146,7 +147,11 @@ fn what_cannot_be_fixed_is_a_finding() {
             r#"the app role "impulse_app" owns table "Legacy": an owner can alter and drop it"#,
         ]
     );
-    assert!(plan.findings.iter().all(|f| f.code == "privileges.excess"));
+    assert!(
+        plan.findings
+            .iter()
+            .all(|f| f.code == Code::PrivilegesExcess)
+    );
 }
 
 #[test]
@@ -169,7 +174,7 @@ fn missing_role_is_created_first() {
     state.can_create_roles = false;
     let plan = super::plan(&state);
     assert!(plan.changes.is_empty());
-    assert_eq!(plan.findings[0].code, "privileges.missing");
+    assert_eq!(plan.findings[0].code, Code::PrivilegesMissing);
     assert!(
         plan.findings[0]
             .hint

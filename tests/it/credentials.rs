@@ -200,7 +200,7 @@ fn a_rotated_secret_is_fetched_again_once() {
     let err = rt
         .block_on(connector.connect(impulse_db::Which::App))
         .unwrap_err();
-    assert_eq!(err.code, "auth.password_mismatch");
+    assert_eq!(err.code, impulse_db::error::Code::AuthPasswordMismatch);
     assert_eq!(connector.secret_fetches(), 3, "one refetch, then give up");
 }
 

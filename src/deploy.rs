@@ -1,0 +1,99 @@
+//! Applying migrations under the lock, then reconciling the app role's
+//! privileges: what `migrate up` and `migrate dev` share.
+//!
+//! The lock is taken first and released on every path (the session's end
+//! would release it too); progress goes to stderr as each migration
+//! completes.
+
+use std::time::Duration;
+
+use sea_orm_migration::MigratorTrait;
+
+use crate::error::Result;
+use crate::grants::apply::{Options, Outcome, reconcile_with_progress};
+use crate::output::Ui;
+use crate::runner::{self, Step};
+use crate::session::Session;
+use crate::{history, lock};
+
+/// What a run of `up` did.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Applied {
+    pub applied: Vec<Step>,
+    /// Still pending afterwards, in order (with `--steps`).
+    pub pending: Vec<String>,
+    pub lock_wait_ms: f64,
+    /// What the grant reconciliation found and did (`None` with `--no-grants`).
+    pub grants: Option<Outcome>,
+}
+
+/// Takes the lock (waiting at most `lock_timeout`), applies up to `steps`
+/// migrations, reconciles grants when asked, and releases the lock.
+pub async fn apply<M: MigratorTrait>(
+    ui: Ui,
+    session: &Session,
+    lock_timeout: Duration,
+    steps: Option<u32>,
+    grants: Option<&Options>,
+) -> Result<Applied> {
+    let lock = lock::acquire(session, lock_timeout).await?;
+    let lock_wait_ms = (lock.waited.as_secs_f64() * 1e6).round() / 1e3;
+    let result = async {
+        let runner::UpOutcome {
+            steps: applied,
+            pending,
+        } = runner::up::<M>(session, steps, &mut |step| {
+            ui.progress(format_args!(
+                "applied {} ({:.1} ms)",
+                step.name,
+                step.elapsed.as_secs_f64() * 1e3
+            ));
+        })
+        .await?;
+        let grants = match grants {
+            Some(options) => Some(
+                reconcile_with_progress(ui, session, &history::table_name::<M>(), options).await?,
+            ),
+            None => None,
+        };
+        Ok::<_, crate::error::Error>((applied, pending, grants))
+    }
+    .await;
+    let released = lock.release(session).await;
+    let (applied, pending, grants) = result?;
+    released?;
+    Ok(Applied {
+        applied,
+        pending,
+        lock_wait_ms,
+        grants,
+    })
+}
+
+impl std::fmt::Display for Applied {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let n = self.applied.len();
+        let pending = self.pending.len();
+        if n == 0 {
+            write!(f, "nothing to apply ({pending} pending)")?;
+        } else {
+            let s = if n == 1 { "" } else { "s" };
+            write!(f, "applied {n} migration{s} ({pending} pending)")?;
+        }
+        if let Some(grants) = &self.grants {
+            match grants.executed {
+                0 => write!(
+                    f,
+                    "; app role \"{}\" already has least privilege",
+                    grants.app_role
+                )?,
+                n => write!(
+                    f,
+                    "; {n} grant statement(s) for app role \"{}\"",
+                    grants.app_role
+                )?,
+            }
+        }
+        Ok(())
+    }
+}

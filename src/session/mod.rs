@@ -1,0 +1,197 @@
+//! Opening the one database session a command works on.
+//!
+//! A migration runner needs exactly one session: the advisory lock belongs to
+//! a session, and every migration must run in the session that holds it. So
+//! the sea-orm `DatabaseConnection` wraps an sqlx pool capped at one
+//! connection that never expires, and the runner's own queries go through the
+//! same pool.
+//!
+//! Before the driver connects, the network steps of [`crate::net`] (DNS,
+//! TCP) run with their own deadline, so "does not resolve", "refused" and
+//! "timed out" are told apart quickly: sqlx's pool would otherwise retry a
+//! refused connection until its deadline. Driver errors become codes with
+//! hints in [`classify`].
+
+pub mod classify;
+
+use std::time::{Duration, Instant};
+
+use sea_orm::{DatabaseConnection, SqlxPostgresConnector};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgSslMode};
+use sqlx::{ConnectOptions, Row};
+
+pub use classify::{describe_db_error, query_error};
+
+use crate::config::{ConnSpec, SslMode};
+use crate::error::Result;
+use crate::net;
+use crate::sql::quote_ident;
+
+/// The `application_name` the runner announces unless the URL sets one; it
+/// is what a blocked run shows when it names the holder of the lock.
+pub const APPLICATION_NAME: &str = "impulse-db migrate";
+
+/// An open session and what the server said about it.
+pub struct Session {
+    pub pool: PgPool,
+    pub db: DatabaseConnection,
+    /// `current_database()` as the server sees it.
+    pub database: String,
+    /// The schema the URL selects (Prisma's `schema`).
+    pub schema: String,
+    /// `server_version_num`, e.g. 150004.
+    pub server_version: i32,
+    /// The first attempt failed with a cached secret, which was fetched
+    /// again (a rotation) before this session opened.
+    pub credentials_refetched: bool,
+}
+
+/// By hand: the pool's own `Debug` would print its connect options, and
+/// with them the password.
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("database", &self.database)
+            .field("schema", &self.schema)
+            .field("server_version", &self.server_version)
+            .field("credentials_refetched", &self.credentials_refetched)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Session {
+    /// Opens a session to `spec` within `timeout` (DNS, TCP, TLS and
+    /// authentication together) and prepares it.
+    pub async fn open(spec: &ConnSpec, timeout: Duration) -> Result<Session> {
+        let deadline = Instant::now() + timeout;
+        let addrs = net::resolve(&spec.host, spec.port, timeout).await?;
+        let left = deadline.saturating_duration_since(Instant::now());
+        net::tcp(&spec.host, spec.port, &addrs, left).await?;
+        Self::open_after_probe(
+            spec,
+            deadline.saturating_duration_since(Instant::now()),
+            timeout,
+        )
+        .await
+    }
+
+    /// The driver's part of opening (TLS, authentication, the session),
+    /// after the caller has done the network steps itself (`migrate doctor`
+    /// times them). `configured` is the timeout to name in messages.
+    pub async fn open_after_probe(
+        spec: &ConnSpec,
+        remaining: Duration,
+        configured: Duration,
+    ) -> Result<Session> {
+        let started = Instant::now();
+        // The pool retries what it deems transient (53300 too many
+        // connections, 57P03 starting up) until its deadline and then says
+        // only "timed out". So it gets two thirds of the time, and a direct
+        // attempt the rest, to tell what the server actually answers; both
+        // fit in `remaining`.
+        let pool_budget = (remaining * 2 / 3).max(Duration::from_millis(1));
+        let options = connect_options(spec);
+        let pool = PgPoolOptions::new()
+            .max_connections(1)
+            .min_connections(0)
+            .acquire_timeout(pool_budget)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .test_before_acquire(false)
+            .connect_with(options);
+        let pool = match tokio::time::timeout(pool_budget, pool).await {
+            Ok(Ok(pool)) => pool,
+            Ok(Err(sqlx::Error::PoolTimedOut)) | Err(_) => {
+                let left = remaining.saturating_sub(started.elapsed());
+                return Err(match login_once(spec, left, configured).await {
+                    Err(e) => e,
+                    Ok(()) => net::timed_out(&spec.host, spec.port, configured),
+                });
+            }
+            Ok(Err(e)) => return Err(classify::connect_error(&e, spec, configured)),
+        };
+
+        // One round trip: who we are, and, on PostgreSQL 14 and later, ask
+        // the server to notice within a second when this client dies (kill
+        // -9, a lost network) so that a dead run's transaction and lock are
+        // released instead of lingering until the statement ends.
+        let row = sqlx::query(
+            "SELECT current_database()::text, current_setting('server_version_num')::int4, \
+             CASE WHEN current_setting('server_version_num')::int >= 140000 \
+                  THEN set_config('client_connection_check_interval', '1000', false) END",
+        )
+        .fetch_one(&pool)
+        .await
+        .map_err(|e| query_error(&e, "prepare the session"))?;
+        let database: String = row.get(0);
+        let server_version: i32 = row.get(1);
+
+        let db = SqlxPostgresConnector::from_sqlx_postgres_pool(pool.clone());
+        Ok(Session {
+            pool,
+            db,
+            database,
+            schema: spec.schema.clone(),
+            server_version,
+            credentials_refetched: false,
+        })
+    }
+
+    /// Closes the connection politely; a session lock still held is
+    /// released by the server.
+    pub async fn close(self) {
+        self.pool.close().await;
+    }
+}
+
+/// Logs in once with a single connection, without the pool's retries, and
+/// closes it: the server's first answer, classified. `migrate doctor` uses
+/// it to tell TLS, authentication and database problems apart.
+pub async fn login_once(spec: &ConnSpec, remaining: Duration, configured: Duration) -> Result<()> {
+    use sqlx::Connection;
+    let options = connect_options(spec);
+    match tokio::time::timeout(remaining, sqlx::PgConnection::connect_with(&options)).await {
+        Ok(Ok(conn)) => {
+            let _ = conn.close().await;
+            Ok(())
+        }
+        Ok(Err(e)) => Err(classify::connect_error(&e, spec, configured)),
+        Err(_) => Err(net::timed_out(&spec.host, spec.port, configured)),
+    }
+}
+
+/// The driver's options, built from the parsed URL (never from the URL text,
+/// so that Prisma's parameters cannot confuse the driver). `PgConnectOptions`
+/// derives `Debug` with the password in it: never log the value.
+fn connect_options(spec: &ConnSpec) -> PgConnectOptions {
+    let mut options = PgConnectOptions::new_without_pgpass()
+        .host(&spec.host)
+        .port(spec.port)
+        .username(&spec.user)
+        .database(&spec.dbname)
+        .ssl_mode(match spec.sslmode {
+            SslMode::Disable => PgSslMode::Disable,
+            SslMode::Allow => PgSslMode::Allow,
+            SslMode::Prefer => PgSslMode::Prefer,
+            SslMode::Require => PgSslMode::Require,
+            SslMode::VerifyCa => PgSslMode::VerifyCa,
+            SslMode::VerifyFull => PgSslMode::VerifyFull,
+        })
+        .application_name(spec.application_name.as_deref().unwrap_or(APPLICATION_NAME))
+        .options([("search_path", quote_ident(&spec.schema))])
+        // Statements may carry role passwords (`grant --sync-password`):
+        // the driver never logs them.
+        .disable_statement_logging();
+    if spec.pgbouncer {
+        // A transaction pooler hands each statement to any server session:
+        // named prepared statements would vanish between them.
+        options = options.statement_cache_capacity(0);
+    }
+    if let Some(password) = &spec.password {
+        options = options.password(password.expose());
+    }
+    if let Some(cert) = &spec.sslrootcert {
+        options = options.ssl_root_cert(cert);
+    }
+    options
+}
