@@ -226,12 +226,15 @@ pub fn wants_json(args: impl IntoIterator<Item = std::ffi::OsString>) -> bool {
 /// place may hold a password), its usage line in the hint.
 pub fn usage_error(e: &clap::Error) -> Error {
     let rendered = e.render().to_string();
+    // clap's message is the paragraph before the usage line.
     let first = rendered
-        .lines()
-        .find(|l| !l.trim().is_empty())
+        .split("\n\n")
+        .next()
         .unwrap_or("invalid arguments")
         .trim_start_matches("error: ")
-        .to_string();
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
     let usage = rendered
         .lines()
         .find(|l| l.starts_with("Usage: "))

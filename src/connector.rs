@@ -7,15 +7,6 @@
 //! answers `28P01` to a password that came from a secret, the secret is
 //! fetched again and the connection retried once: the password was rotated
 //! after it was cached. The log says so; it never shows a value.
-//!
-//! ```no_run
-//! # async fn example() -> Result<(), impulse_db::error::Error> {
-//! use impulse_db::{Connector, Which};
-//! let connector = Connector::from_env(None)?;
-//! let session = connector.connect(Which::App).await?;
-//! // session.db is a sea_orm::DatabaseConnection
-//! # Ok(()) }
-//! ```
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -35,7 +26,21 @@ use crate::session::Session;
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Resolves connections from flags, environment, `.env`, Secrets Manager
-/// and IAM, and opens them.
+/// and IAM, and opens them, following a rotated secret.
+///
+/// ```no_run
+/// # async fn example() -> Result<(), impulse_db::Error> {
+/// use impulse_db::{Connector, Which};
+///
+/// // DATABASE_URL, DB_SECRET_ARN, DB_IAM_AUTH ... from the environment and `.env`.
+/// let connector = Connector::from_env(None)?;
+/// let session = connector.connect(Which::App).await?;
+/// // `session.db` is a sea_orm::DatabaseConnection; `session.pool` the sqlx pool.
+/// let version = session.server_version;
+/// session.close().await;
+/// # let _ = version;
+/// # Ok(()) }
+/// ```
 pub struct Connector {
     sources: Sources,
     connect_timeout: Option<Duration>,
@@ -65,7 +70,7 @@ impl Connector {
         };
         Ok(Self::new(
             Sources {
-                env: std::env::vars().collect(),
+                env: Sources::process_env(),
                 dotenv,
                 ..Sources::default()
             },

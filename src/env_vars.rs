@@ -27,3 +27,17 @@ pub const DB_SSLROOTCERT: &str = "DB_SSLROOTCERT";
 /// `.env` counts.
 pub const AWS_REGION: &str = "AWS_REGION";
 pub const AWS_DEFAULT_REGION: &str = "AWS_DEFAULT_REGION";
+
+/// Every variable above: the only ones the tool reads itself.
+pub const ALL: &[&str] = &[
+    DATABASE_URL,
+    DIRECT_URL,
+    DB_SECRET_ARN,
+    MIGRATION_SECRET_ARN,
+    DB_IAM_AUTH,
+    DB_APP_USER,
+    DB_SSLMODE,
+    DB_SSLROOTCERT,
+    AWS_REGION,
+    AWS_DEFAULT_REGION,
+];

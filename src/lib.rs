@@ -1,48 +1,71 @@
-//! impulse-db: the runner behind the `migrate` binary.
+//! impulse-db: the runner behind the `migrate` binary, and a small library.
+//!
+//! The library's public API is what a Rust service needs to connect to the
+//! Impulse database exactly as the Lambda does: [`Connector`] (flags,
+//! environment, `.env`, Secrets Manager, RDS IAM tokens, and one retry
+//! after a rotated secret), the [`Session`] it opens, and [`Error`] with its
+//! stable [`Code`]. [`main_with`] is the binary itself, generic over the
+//! migrator so that fixtures can run the same logic with extra migrations.
+//! Everything else is internal; the user contract of the binary is in the
+//! README and `docs/reference.md`.
 //!
 //! Data flows one way: flags, environment, `.env`, Secrets Manager and IAM
 //! (`aws`) are resolved into a connection that knows where each part came
-//! from (`config`, orchestrated by `connector`); a command
-//! (`commands`) opens one session (`connect`), takes the migration lock
-//! (`lock`) and drives the migrations (`runner`, `history`); the result is
-//! reported as text or JSON (`output`). `main_with` is generic over the
-//! migrator so that tests can run the same binary logic with fixture
-//! migrations.
+//! from (`config`, orchestrated by `connector`); a command (`commands`)
+//! opens one session (`net`, `session`), takes the migration lock (`lock`)
+//! and drives the migrations (`runner`, `history`, `deploy`); the result is
+//! a typed report, printed as text or JSON (`output`).
 
-pub mod aws;
-pub mod catalog;
-pub mod cli;
-pub mod code;
-pub mod codegen;
-pub mod commands;
-pub mod config;
-pub mod connector;
-pub mod deploy;
-pub mod devdb;
-pub mod doctor;
-pub mod env_vars;
-pub mod error;
-pub mod grants;
-pub mod history;
-pub mod lock;
-pub mod net;
-pub mod output;
-pub mod prisma;
-pub mod runner;
-pub mod secret;
-pub mod session;
-pub mod sql;
+pub(crate) mod aws;
+pub(crate) mod catalog;
+pub(crate) mod cli;
+pub(crate) mod code;
+pub(crate) mod codegen;
+pub(crate) mod commands;
+pub(crate) mod config;
+pub(crate) mod connector;
+pub(crate) mod deploy;
+pub(crate) mod devdb;
+pub(crate) mod doctor;
+pub(crate) mod env_vars;
+pub(crate) mod error;
+pub(crate) mod grants;
+pub(crate) mod history;
+pub(crate) mod lock;
+pub(crate) mod net;
+pub(crate) mod output;
+pub(crate) mod prisma;
+pub(crate) mod runner;
+pub(crate) mod secret;
+pub(crate) mod session;
+pub(crate) mod sql;
+
+#[cfg(test)]
+mod contract_tests;
 
 use std::process::ExitCode;
 
-pub use config::Which;
+pub use config::{
+    ConnFlags, DotEnv, Origin, Resolved, SecretRef, Sourced, Sources, SslMode, Which,
+};
 pub use connector::Connector;
+pub use error::{Code, Error, Exit, Result};
+pub use secret::Secret;
+pub use session::Session;
+
+/// For the project's own tests and fixtures, not a stable API: the local
+/// cluster (the same code as `migrate dev`), the lock key, IAM signing.
+#[doc(hidden)]
+pub mod testing {
+    pub use crate::aws::iam::auth_token;
+    pub use crate::devdb::{Cluster, make_certificates, random_token};
+    pub use crate::lock::KEY_SQL;
+}
 
 use clap::Parser;
 use sea_orm_migration::MigratorTrait;
 
 use crate::cli::Cli;
-use crate::error::Exit;
 use crate::output::Ui;
 
 /// Parses the command line, runs the command with migrator `M`, and maps

@@ -33,6 +33,7 @@ impl Secrets {
     }
 
     /// Wraps a client built elsewhere (tests use the SDK's replay client).
+    #[cfg(test)]
     pub fn from_client(client: Client) -> Self {
         Self { client }
     }

@@ -54,7 +54,7 @@ impl Ctx {
                 dbname: global.dbname.clone(),
                 region: global.region.clone(),
             },
-            env: std::env::vars().collect(),
+            env: Sources::process_env(),
             dotenv,
         };
         Ok(Self {

@@ -1,7 +1,7 @@
 //! Resolution of the two connections (app and migration), with the
 //! provenance of every part.
 //!
-//! Sources are layered as DESIGN.md orders them: flags, the process
+//! Sources are layered as the README's Configuration orders them: flags, the process
 //! environment, the env file, the secret, IAM. Resolution happens in two
 //! pure steps around the network: [`plan`] reads flags and variables and
 //! says what to fetch; [`resolve`] merges the plan with the fetched secret
@@ -21,8 +21,8 @@ use std::path::PathBuf;
 
 pub use db_secret::DbSecret;
 pub use dotenv::DotEnv;
-pub use resolve::{Plan, Resolved, SecretRef, Which, plan, resolve};
-pub use url::{ConnSpec, Placeholder, SslMode};
+pub use resolve::{Resolved, SecretRef, Which, plan, resolve};
+pub use url::{ConnSpec, SslMode};
 
 /// A value and where it came from, kept together so that they cannot
 /// drift apart.
@@ -102,7 +102,7 @@ impl fmt::Display for Origin {
     }
 }
 
-/// The connection flags of DESIGN.md. They apply to the connection the
+/// The connection flags (docs/reference.md). They apply to the connection the
 /// command uses (both, for `migrate url`), above every other source.
 /// `Debug` redacts `database_url`.
 #[derive(Clone, Default)]
@@ -198,6 +198,20 @@ impl fmt::Debug for Sources {
 }
 
 impl Sources {
+    /// The variables of [`crate::env_vars::ALL`] from the process
+    /// environment. Only those are read, one by one: a variable that is not
+    /// valid UTF-8 counts as unset instead of failing every command, even
+    /// one the tool never reads.
+    pub fn process_env() -> HashMap<String, String> {
+        crate::env_vars::ALL
+            .iter()
+            .filter_map(|var| {
+                let value = std::env::var_os(var)?.into_string().ok()?;
+                Some((var.to_string(), value))
+            })
+            .collect()
+    }
+
     /// The value of `var`: the process environment first, then the env file.
     /// Empty values count as unset, as in Prisma's `env()`.
     pub fn var(&self, var: &'static str) -> Option<Sourced<String>> {

@@ -96,12 +96,9 @@ pub struct SecretFact {
 #[derive(Debug, Clone)]
 pub struct Target {
     pub host: String,
-    pub port: u16,
     pub user: String,
     pub dbname: String,
     pub sslmode: SslMode,
-    /// The password is an RDS IAM auth token.
-    pub iam: bool,
 }
 
 /// Why the app's password was refused: the questions `28P01` cannot

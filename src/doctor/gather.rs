@@ -149,11 +149,9 @@ impl Walk<'_> {
         let spec = resolved.spec();
         facts.target = Some(Target {
             host: spec.host.clone(),
-            port: spec.port,
             user: spec.user.clone(),
             dbname: spec.dbname.clone(),
             sslmode: spec.sslmode,
-            iam: spec.iam_token,
         });
 
         // dns, tcp: the same steps a session opener takes.

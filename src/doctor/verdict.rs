@@ -21,6 +21,7 @@ const AFTER_URL: [&str; 6] = ["secret", "dns", "tcp", "tls", "auth", "database"]
 
 /// Every code the doctor can report: what the steps' errors can be, and
 /// its own conclusions. Unit tests produce each one.
+#[cfg(test)]
 pub const PRODUCES: &[Code] = &[
     Code::ConfigMissing,
     Code::ConfigInvalid,

@@ -20,7 +20,7 @@ pub mod apply;
 pub mod introspect;
 pub mod role;
 
-pub use role::{ChosenAppRole, DEFAULT_APP_ROLE, WhenAppIsOwner, app_role};
+pub use role::{DEFAULT_APP_ROLE, WhenAppIsOwner, app_role};
 
 use std::collections::BTreeSet;
 

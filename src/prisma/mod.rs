@@ -17,6 +17,6 @@ mod pg;
 #[cfg(test)]
 mod tests;
 
-pub use derive::{DeriveError, derive};
+pub use derive::derive;
 pub use model::*;
-pub use parse::{ParseError, Schema, parse};
+pub use parse::parse;

@@ -77,11 +77,6 @@ impl Schema {
         self.models.iter().find(|m| m.name == name)
     }
 
-    /// The enum named `name`.
-    pub fn enum_named(&self, name: &str) -> Option<&Enum> {
-        self.enums.iter().find(|e| e.name == name)
-    }
-
     /// The first `datasource` block, if any.
     pub fn datasource(&self) -> Option<&ConfigBlock> {
         self.configs

@@ -144,7 +144,7 @@ fn secret_errors_have_codes_and_statuses() {
 fn a_rotated_secret_is_fetched_again_once() {
     let mut db = pg().new_db("rotation");
     let arn = moto().create_secret("rotation", &db.secret_json());
-    let sources = impulse_db::config::Sources {
+    let sources = impulse_db::Sources {
         env: [
             ("DB_SECRET_ARN", arn.as_str()),
             ("DB_SSLMODE", "verify-full"),
@@ -200,7 +200,7 @@ fn a_rotated_secret_is_fetched_again_once() {
     let err = rt
         .block_on(connector.connect(impulse_db::Which::App))
         .unwrap_err();
-    assert_eq!(err.code, impulse_db::error::Code::AuthPasswordMismatch);
+    assert_eq!(err.code, impulse_db::Code::AuthPasswordMismatch);
     assert_eq!(connector.secret_fetches(), 3, "one refetch, then give up");
 }
 
@@ -230,7 +230,7 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogBuffer {
     }
 }
 
-/// Tokens from `impulse_db::aws::iam::auth_token` equal boto3's
+/// Tokens from `impulse_db::testing::auth_token` equal boto3's
 /// `generate_db_auth_token` for the same inputs, credentials and frozen time.
 #[test]
 fn iam_tokens_are_byte_identical_to_boto3() {
@@ -350,7 +350,7 @@ print(json.dumps(out))
             None,
             "test",
         );
-        let ours = impulse_db::aws::iam::auth_token(
+        let ours = impulse_db::testing::auth_token(
             host,
             *port,
             user,
@@ -465,7 +465,7 @@ fn tls_verification_and_required_tls() {
     // Another CA: the server's certificate is not trusted.
     let dir = empty_dir();
     let other_ca = dir.join("other-ca.crt");
-    let (ca_pem, _, _) = impulse_db::devdb::make_certificates().unwrap();
+    let (ca_pem, _, _) = impulse_db::testing::make_certificates().unwrap();
     std::fs::write(&other_ca, ca_pem).unwrap();
     let url = db
         .url()

@@ -315,7 +315,7 @@ fn tls_required_and_tls_verify_failed() {
     expect_codes(&db, &mut doctor_cmd(&db, &plain), &["tls.required"]);
 
     let dir = empty_dir();
-    let (other_ca, _, _) = impulse_db::devdb::make_certificates().unwrap();
+    let (other_ca, _, _) = impulse_db::testing::make_certificates().unwrap();
     std::fs::write(dir.join("other.crt"), other_ca).unwrap();
     let url = app_url(&db, &app, APP_PASSWORD).replace(
         db.ca.to_str().unwrap(),

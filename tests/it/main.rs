@@ -12,4 +12,5 @@ mod moto;
 mod pgbouncer;
 mod runner;
 mod schema_changes;
+mod snapshots;
 mod support;

@@ -13,7 +13,7 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use impulse_db::devdb::Cluster;
+use impulse_db::testing::Cluster;
 
 /// The shared cluster and what tests need to reach it.
 pub struct Pg {
@@ -153,7 +153,7 @@ impl Pg {
         let n = NEXT_DB.fetch_add(1, Ordering::SeqCst);
         let name = format!("t{}_{}_{hint}", std::process::id(), n);
         let role = format!("{name}_owner");
-        let password = impulse_db::devdb::random_token(24).expect("random password");
+        let password = impulse_db::testing::random_token(24).expect("random password");
         self.psql(
             "postgres",
             // CREATEROLE, as RDS's master user has: `up` creates the app role.
@@ -282,7 +282,7 @@ impl TestDb {
     /// second deploy job would, under `application_name`. Waits until it is
     /// held; end it with `pg_terminate_backend`.
     pub fn hold_lock(&self, application_name: &str) -> std::process::Child {
-        let key_sql = impulse_db::lock::KEY_SQL.replace("$1", "'public'");
+        let key_sql = impulse_db::testing::KEY_SQL.replace("$1", "'public'");
         let holder = Command::new("psql")
             .arg(format!(
                 "host=127.0.0.1 port={} user={} dbname={} sslmode=require",
@@ -377,7 +377,7 @@ pub fn fixtures_binary() -> PathBuf {
 }
 
 /// What a run of the binary printed, and how it exited.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Out {
     pub code: i32,
     pub stdout: String,

@@ -39,11 +39,9 @@ fn healthy(which: Which) -> ConnectionFacts {
         login: Some(t(Ok(()))),
         target: Some(Target {
             host: "db".into(),
-            port: 5432,
             user: "app".into(),
             dbname: "impulse".into(),
             sslmode: SslMode::VerifyFull,
-            iam: false,
         }),
     }
 }
