@@ -9,6 +9,7 @@ mod doctor;
 mod entity;
 mod grants;
 mod moto;
+mod pg_versions;
 mod pgbouncer;
 mod runner;
 mod schema_changes;
