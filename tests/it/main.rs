@@ -11,6 +11,7 @@ mod grants;
 mod moto;
 mod pg_versions;
 mod pgbouncer;
+mod rds;
 mod runner;
 mod schema_changes;
 mod support;
