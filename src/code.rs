@@ -208,6 +208,15 @@ codes! {
     /// The cluster directory cannot be reached by the server's OS user.
     DevUnreachableDir = "dev.unreachable_dir", Usage,
         "run from a directory the postgres OS user can traverse";
+    /// The server binaries directory (`MIGRATE_PG_BINDIR`) lacks `initdb`, `pg_ctl` or `postgres`.
+    DevBadBindir = "dev.bad_bindir", Usage,
+        "point MIGRATE_PG_BINDIR at a PostgreSQL bin directory, or unset it to use the machine's server";
+    /// Running as root, the `postgres` OS user cannot run the server binaries.
+    DevUnreachableBindir = "dev.unreachable_bindir", Usage,
+        "install the binaries where the postgres OS user can read and execute them";
+    /// The local cluster was made by another PostgreSQL major version.
+    DevVersionMismatch = "dev.version_mismatch", Usage,
+        "use the server version that made it (MIGRATE_PG_BINDIR), or stop it and remove `.migrate/` to start over";
     /// The cluster directory is in a state the tool cannot use.
     DevBrokenState = "dev.broken_state", Usage,
         "stop the cluster and remove `.migrate/` to start over (the data is lost)";

@@ -2,10 +2,12 @@
 //! `migrate dev`, the scratch space of later commands, and the server the
 //! tests start for themselves (through this same code).
 //!
-//! It is built from the machine's own PostgreSQL server binaries, with
-//! scram-sha-256 authentication and TLS (a CA and server certificate made
-//! here), on a free port of 127.0.0.1, with no Unix socket. Everything lives
-//! in one directory (`.migrate/` for `migrate dev`):
+//! It is built from the machine's own PostgreSQL server binaries (see
+//! [`find_bindir`]; `MIGRATE_PG_BINDIR` names other ones, e.g. another major
+//! version), with scram-sha-256 authentication and TLS (a CA and server
+//! certificate made here), on a free port of 127.0.0.1, with no Unix socket.
+//! The same settings work on PostgreSQL 13 to 18. Everything lives in one
+//! directory (`.migrate/` for `migrate dev`):
 //!
 //! ```text
 //! cluster.json          port, server binaries
@@ -14,6 +16,10 @@
 //! postgres.log          the server's log
 //! data/                 PGDATA (server.crt and server.key inside)
 //! ```
+//!
+//! A data directory only works with the major version that made it
+//! (`data/PG_VERSION`): opening it with other binaries is refused with both
+//! versions named, before any server program runs.
 //!
 //! `initdb` refuses to run as root, so as root every server program runs as
 //! the `postgres` OS user (`runuser`), which then owns `data/`.
@@ -31,6 +37,13 @@ use crate::secret::Secret;
 
 /// The superuser the cluster is created with.
 pub const SUPERUSER: &str = "postgres";
+
+/// The variable naming the server binaries to use (a directory with
+/// `initdb`, `pg_ctl` and `postgres`) instead of the machine's own.
+pub const BINDIR_VAR: &str = crate::env_vars::MIGRATE_PG_BINDIR;
+
+/// The programs a bin directory must hold.
+const SERVER_PROGRAMS: [&str; 3] = ["initdb", "pg_ctl", "postgres"];
 
 /// What `cluster.json` remembers between runs.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -50,32 +63,65 @@ pub struct Cluster {
 }
 
 impl Cluster {
-    /// Opens the cluster in `root`, creating it first when there is none.
+    /// Opens the cluster in `root`, creating it first when there is none,
+    /// with the server binaries [`find_bindir`] chooses.
     pub fn open_or_init(root: &Path) -> Result<Self> {
+        Self::open_or_init_with(root, None)
+    }
+
+    /// [`Cluster::open_or_init`] with the server binaries in `bindir` when
+    /// given (checked like `MIGRATE_PG_BINDIR`).
+    pub fn open_or_init_with(root: &Path, bindir: Option<&Path>) -> Result<Self> {
         let root = std::path::absolute(root)
             .map_err(|e| io_error(&format!("resolve {}", root.display()), e))?;
+        let chosen = bindir.map(checked_bindir).transpose()?;
         if root.join("data").join("PG_VERSION").exists() && root.join("cluster.json").exists() {
-            Self::open(&root)
+            Self::open(&root, chosen)
         } else {
-            Self::init(&root)
+            Self::init(&root, chosen)
         }
     }
 
-    fn open(root: &Path) -> Result<Self> {
-        let state: State = read_json(&root.join("cluster.json"))?;
+    /// Opens an existing cluster. Its binaries are `bindir`, else
+    /// `MIGRATE_PG_BINDIR`, else the ones it was made with (or, when those
+    /// are gone, the machine's own); they must be of the data directory's
+    /// major version.
+    fn open(root: &Path, bindir: Option<PathBuf>) -> Result<Self> {
+        let mut state: State = read_json(&root.join("cluster.json"))?;
         let password = std::fs::read_to_string(root.join("superuser.password"))
             .map_err(|e| io_error("read superuser.password", e))?;
+        let as_postgres = is_root();
+        let bindir = match bindir.map(Ok::<_, Error>).or_else(bindir_from_env) {
+            Some(dir) => dir?,
+            None if has_server(&state.bindir) => state.bindir.clone(),
+            None => find_bindir()?,
+        };
+        let data_version = data_version(&root.join("data"))?;
+        let server = server_version(&bindir, as_postgres)?;
+        if major_of(&server) != data_version {
+            return Err(version_mismatch(root, &data_version, &bindir, &server));
+        }
+        if bindir != state.bindir {
+            state.bindir = bindir;
+            write_json(&root.join("cluster.json"), &state)?;
+        }
         Ok(Self {
             root: root.to_path_buf(),
             state,
             password: Secret::new(password.trim()),
-            as_postgres: is_root(),
+            as_postgres,
         })
     }
 
-    fn init(root: &Path) -> Result<Self> {
-        let bindir = find_bindir()?;
+    fn init(root: &Path, bindir: Option<PathBuf>) -> Result<Self> {
+        let bindir = match bindir {
+            Some(dir) => dir,
+            None => find_bindir()?,
+        };
         let as_postgres = is_root();
+        // Fails clearly when the postgres OS user cannot run them, or they
+        // are not a PostgreSQL server.
+        server_version(&bindir, as_postgres)?;
         let data = root.join("data");
         if data.exists() {
             // A half-made cluster from an interrupted run: start over.
@@ -346,32 +392,42 @@ fn check_output(program: &str, output: &Output) -> Result<()> {
 fn install_hint() -> &'static str {
     "install the PostgreSQL server: `apt-get install -y postgresql` (Debian, Ubuntu), \
      `dnf install postgresql-server` (Fedora), `brew install postgresql@16` (macOS); \
-     or put its bin directory (with initdb and pg_ctl) on PATH"
+     or put its bin directory (with initdb, pg_ctl and postgres) on PATH, \
+     or name it with MIGRATE_PG_BINDIR"
 }
 
-/// Finds a directory holding `initdb` and `pg_ctl`: on PATH, then
-/// `pg_config --bindir`, then the newest `/usr/lib/postgresql/*/bin`.
+/// Finds the server binaries: `MIGRATE_PG_BINDIR` when set (it must hold
+/// `initdb`, `pg_ctl` and `postgres`), else a directory holding them on
+/// PATH, then `pg_config --bindir`, then the newest `/usr/lib/postgresql/*/bin`.
 pub fn find_bindir() -> Result<PathBuf> {
-    let pg_config = Command::new("pg_config")
-        .arg("--bindir")
-        .output()
-        .ok()
-        .filter(|out| out.status.success())
-        .map(|out| PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()));
+    let chosen = std::env::var_os(BINDIR_VAR).filter(|v| !v.is_empty());
+    let pg_config = || {
+        Command::new("pg_config")
+            .arg("--bindir")
+            .output()
+            .ok()
+            .filter(|out| out.status.success())
+            .map(|out| PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()))
+    };
     find_bindir_in(
+        chosen.as_deref().map(Path::new),
         std::env::var_os("PATH").as_deref(),
-        pg_config.as_deref(),
+        if chosen.is_some() { None } else { pg_config() }.as_deref(),
         Path::new("/usr/lib/postgresql"),
     )
 }
 
-/// [`find_bindir`] over explicit places, so the search can be tested.
+/// [`find_bindir`] over explicit places, so the search can be tested:
+/// `chosen` is the value of `MIGRATE_PG_BINDIR`, which wins when given.
 pub fn find_bindir_in(
+    chosen: Option<&Path>,
     path_var: Option<&std::ffi::OsStr>,
     pg_config_bindir: Option<&Path>,
     versions_root: &Path,
 ) -> Result<PathBuf> {
-    let has_server = |dir: &Path| dir.join("initdb").is_file() && dir.join("pg_ctl").is_file();
+    if let Some(dir) = chosen {
+        return checked_bindir(dir);
+    }
     // Report where the binaries really are, not a symlink farm on PATH.
     let real = |dir: PathBuf| {
         std::fs::canonicalize(dir.join("initdb"))
@@ -401,11 +457,166 @@ pub fn find_bindir_in(
     versions.pop().map(|(_, dir)| dir).ok_or_else(|| {
         Error::new(
             Code::DevNoPostgres,
-            "no PostgreSQL server binaries (initdb, pg_ctl) were found on PATH, \
+            "no PostgreSQL server binaries (initdb, pg_ctl, postgres) were found on PATH, \
              through pg_config, or under /usr/lib/postgresql",
             install_hint(),
         )
     })
+}
+
+/// Whether `dir` holds every server program.
+fn has_server(dir: &Path) -> bool {
+    SERVER_PROGRAMS.iter().all(|p| dir.join(p).is_file())
+}
+
+/// `MIGRATE_PG_BINDIR`, checked, when it is set.
+fn bindir_from_env() -> Option<Result<PathBuf>> {
+    std::env::var_os(BINDIR_VAR)
+        .filter(|v| !v.is_empty())
+        .map(|dir| checked_bindir(Path::new(&dir)))
+}
+
+/// A bin directory named by the user: absolute, holding every server
+/// program, or an error that lists what is missing.
+fn checked_bindir(dir: &Path) -> Result<PathBuf> {
+    let missing: Vec<&str> = SERVER_PROGRAMS
+        .iter()
+        .copied()
+        .filter(|p| !dir.join(p).is_file())
+        .collect();
+    if !missing.is_empty() {
+        let what = if dir.is_dir() {
+            format!("has no {}", missing.join(", "))
+        } else {
+            "is not a directory".to_string()
+        };
+        return Err(Error::new(
+            Code::DevBadBindir,
+            format!(
+                "{BINDIR_VAR}={} {what}: it must be the bin directory of a PostgreSQL \
+                 server (with initdb, pg_ctl and postgres)",
+                dir.display()
+            ),
+            format!(
+                "point {BINDIR_VAR} at such a directory (`pg_config --bindir` of that \
+                 installation; Debian: /usr/lib/postgresql/<major>/bin), or unset it to use \
+                 the machine's own server"
+            ),
+        ));
+    }
+    std::fs::canonicalize(dir).map_err(|e| io_error(&format!("resolve {}", dir.display()), e))
+}
+
+/// The data directory's major version (`PG_VERSION`: `15`, `9.6`).
+fn data_version(data: &Path) -> Result<String> {
+    std::fs::read_to_string(data.join("PG_VERSION"))
+        .map(|v| v.trim().to_string())
+        .map_err(|e| io_error("read data/PG_VERSION", e))
+}
+
+/// The version the server binaries report (`17.10`, `15.18`, `18beta1`),
+/// as the OS user that runs them.
+fn server_version(bindir: &Path, as_postgres: bool) -> Result<String> {
+    let postgres = bindir.join("postgres");
+    let mut command = if as_postgres {
+        let reachable = Command::new("runuser")
+            .args(["-u", "postgres", "--", "test", "-x"])
+            .arg(&postgres)
+            .current_dir("/")
+            .status()
+            .is_ok_and(|s| s.success());
+        if !reachable {
+            return Err(Error::new(
+                Code::DevUnreachableBindir,
+                format!(
+                    "the server runs as the postgres OS user (we are root), and that user \
+                     cannot run {}",
+                    postgres.display()
+                ),
+                "install the server binaries where every user can read them (chmod o+rx on \
+                 the directory and each parent; scripts/install-pg uses /var/cache as root), \
+                 or run as a normal user",
+            ));
+        }
+        let mut c = Command::new("runuser");
+        c.args(["-u", "postgres", "--"]).arg(&postgres);
+        c
+    } else {
+        Command::new(&postgres)
+    };
+    let output = command
+        .arg("--version")
+        .current_dir("/")
+        .output()
+        .map_err(|e| {
+            Error::new(
+                Code::DevNoPostgres,
+                format!("cannot run {}: {e}", postgres.display()),
+                install_hint(),
+            )
+        })?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    parse_server_version(&text)
+        .filter(|_| output.status.success())
+        .ok_or_else(|| {
+            Error::new(
+                Code::DevBadBindir,
+                format!(
+                    "{} --version did not report a PostgreSQL version ({}): {}{}",
+                    postgres.display(),
+                    output.status,
+                    text.trim(),
+                    String::from_utf8_lossy(&output.stderr).trim()
+                ),
+                format!(
+                    "point {BINDIR_VAR} at the bin directory of a working PostgreSQL server, \
+                     or unset it"
+                ),
+            )
+        })
+}
+
+/// `postgres (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)` -> `15.18`.
+fn parse_server_version(text: &str) -> Option<String> {
+    let version = text.trim().strip_prefix("postgres (PostgreSQL) ")?;
+    let version = version.split_whitespace().next()?;
+    version
+        .starts_with(|c: char| c.is_ascii_digit())
+        .then(|| version.to_string())
+}
+
+/// The major version of a server version, as `PG_VERSION` spells it:
+/// `17.10` -> `17`, `18beta1` -> `18`, `9.6.24` -> `9.6`.
+fn major_of(version: &str) -> String {
+    let mut parts = version
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|p| !p.is_empty());
+    let first = parts.next().unwrap_or_default();
+    match first.parse::<u32>() {
+        Ok(n) if n < 10 => format!("{first}.{}", parts.next().unwrap_or("0")),
+        _ => first.to_string(),
+    }
+}
+
+fn version_mismatch(root: &Path, data_version: &str, bindir: &Path, server: &str) -> Error {
+    Error::new(
+        Code::DevVersionMismatch,
+        format!(
+            "the cluster in {} was made by PostgreSQL {data_version} (data/PG_VERSION), \
+             but the server binaries in {} are PostgreSQL {server}: a data directory only \
+             works with the major version that made it",
+            root.display(),
+            bindir.display()
+        ),
+        format!(
+            "keep PostgreSQL {data_version}: point {BINDIR_VAR} at its bin directory, or \
+             unset it (the cluster remembers the binaries that made it); or start over on \
+             PostgreSQL {server}: with {data_version}'s binaries run `migrate dev --stop`, \
+             remove {}, then run `migrate dev` with the new ones (it rebuilds the cluster \
+             and applies the migrations again; local data is lost)",
+            root.display()
+        ),
+    )
 }
 
 /// A CA, and a server certificate it signed for localhost, 127.0.0.1 and
@@ -574,6 +785,7 @@ mod tests {
     fn finds_the_newest_server_or_says_how_to_install_one() {
         let root = tempfile::tempdir().unwrap();
         let err = find_bindir_in(
+            None,
             Some(std::ffi::OsStr::new("/nonexistent")),
             None,
             root.path(),
@@ -590,14 +802,140 @@ mod tests {
         );
 
         for version in ["9", "15", "16"] {
-            let bin = root.path().join(version).join("bin");
-            std::fs::create_dir_all(&bin).unwrap();
-            for program in ["initdb", "pg_ctl"] {
-                std::fs::write(bin.join(program), "").unwrap();
-            }
+            fake_server(&root.path().join(version).join("bin"), version);
         }
-        let found = find_bindir_in(None, None, root.path()).unwrap();
+        // A directory without postgres is not a server.
+        let partial = root.path().join("17").join("bin");
+        fake_server(&partial, "17");
+        std::fs::remove_file(partial.join("postgres")).unwrap();
+        let found = find_bindir_in(None, None, None, root.path()).unwrap();
         assert_eq!(found, root.path().join("16").join("bin"));
+    }
+
+    /// A bin directory whose programs are shell scripts; `postgres
+    /// --version` reports `major`.1. Everyone can run them (as root, the
+    /// cluster runs them as the postgres OS user).
+    fn fake_server(bin: &Path, major: &str) {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::create_dir_all(bin).unwrap();
+        for program in SERVER_PROGRAMS {
+            let path = bin.join(program);
+            std::fs::write(
+                &path,
+                format!("#!/bin/sh\necho '{program} (PostgreSQL) {major}.1'\n"),
+            )
+            .unwrap();
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        for dir in bin.ancestors().take(3) {
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+    }
+
+    #[test]
+    fn migrate_pg_bindir_wins_and_must_hold_a_server() {
+        let root = tempfile::tempdir().unwrap();
+        let machine = root.path().join("machine");
+        let chosen = root.path().join("other");
+        fake_server(&machine, "15");
+        fake_server(&chosen, "17");
+        let path = std::env::join_paths([&machine]).unwrap();
+
+        let found = find_bindir_in(Some(&chosen), Some(&path), Some(&machine), root.path());
+        assert_eq!(found.unwrap(), std::fs::canonicalize(&chosen).unwrap());
+        // Without it, the machine's own server.
+        let found = find_bindir_in(None, Some(&path), None, root.path()).unwrap();
+        assert_eq!(found, machine);
+
+        std::fs::remove_file(chosen.join("postgres")).unwrap();
+        std::fs::remove_file(chosen.join("pg_ctl")).unwrap();
+        let err = find_bindir_in(Some(&chosen), Some(&path), None, root.path()).unwrap_err();
+        assert_eq!(
+            (err.code, err.exit()),
+            (Code::DevBadBindir, crate::error::Exit::Usage)
+        );
+        assert!(
+            err.message.contains("MIGRATE_PG_BINDIR=")
+                && err.message.contains("has no pg_ctl, postgres"),
+            "{}",
+            err.message
+        );
+        assert!(err.hint.contains("unset it"), "{}", err.hint);
+
+        let err = find_bindir_in(Some(&root.path().join("nowhere")), None, None, root.path())
+            .unwrap_err();
+        assert_eq!(err.code, Code::DevBadBindir);
+        assert!(
+            err.message.contains("is not a directory"),
+            "{}",
+            err.message
+        );
+    }
+
+    #[test]
+    fn server_versions_and_their_majors() {
+        for (text, version, major) in [
+            ("postgres (PostgreSQL) 17.10\n", "17.10", "17"),
+            (
+                "postgres (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)\n",
+                "15.18",
+                "15",
+            ),
+            ("postgres (PostgreSQL) 18beta1\n", "18beta1", "18"),
+            ("postgres (PostgreSQL) 13.23\n", "13.23", "13"),
+            ("postgres (PostgreSQL) 9.6.24\n", "9.6.24", "9.6"),
+        ] {
+            let parsed = parse_server_version(text).unwrap();
+            assert_eq!(parsed, version);
+            assert_eq!(major_of(&parsed), major, "{text}");
+        }
+        assert_eq!(parse_server_version("pg_ctl (PostgreSQL) 17.1"), None);
+        assert_eq!(parse_server_version("bash: postgres: not found"), None);
+    }
+
+    #[test]
+    fn a_cluster_of_another_major_version_is_refused_by_name() {
+        let root = tempfile::tempdir().unwrap();
+        let cluster = root.path().join("cluster");
+        std::fs::create_dir_all(cluster.join("data")).unwrap();
+        std::fs::write(cluster.join("data").join("PG_VERSION"), "15\n").unwrap();
+        std::fs::write(cluster.join("superuser.password"), "x").unwrap();
+        let made_with = root.path().join("pg15");
+        fake_server(&made_with, "15");
+        write_json(
+            &cluster.join("cluster.json"),
+            &State {
+                port: 5999,
+                bindir: made_with.clone(),
+            },
+        )
+        .unwrap();
+        let other = root.path().join("pg17");
+        fake_server(&other, "17");
+
+        let err = Cluster::open_or_init_with(&cluster, Some(&other)).unwrap_err();
+        assert_eq!(
+            (err.code, err.exit()),
+            (Code::DevVersionMismatch, crate::error::Exit::Usage)
+        );
+        assert!(
+            err.message
+                .contains("made by PostgreSQL 15 (data/PG_VERSION)")
+                && err.message.contains("are PostgreSQL 17.1"),
+            "{}",
+            err.message
+        );
+        assert!(err.hint.contains("migrate dev --stop"), "{}", err.hint);
+
+        // The binaries it was made with open it, and so do others of that major.
+        let opened = Cluster::open_or_init_with(&cluster, None).unwrap();
+        assert_eq!(opened.bindir(), made_with);
+        let same_major = root.path().join("pg15-newer");
+        fake_server(&same_major, "15");
+        let opened = Cluster::open_or_init_with(&cluster, Some(&same_major)).unwrap();
+        assert_eq!(opened.bindir(), std::fs::canonicalize(&same_major).unwrap());
+        let state: State = read_json(&cluster.join("cluster.json")).unwrap();
+        assert_eq!(state.bindir, opened.bindir(), "remembered");
     }
 
     #[test]

@@ -28,6 +28,11 @@ pub const DB_SSLROOTCERT: &str = "DB_SSLROOTCERT";
 pub const AWS_REGION: &str = "AWS_REGION";
 pub const AWS_DEFAULT_REGION: &str = "AWS_DEFAULT_REGION";
 
+/// The PostgreSQL server binaries for `migrate dev`'s local cluster
+/// (another major version, say) instead of the machine's own. Read from
+/// the process environment only.
+pub const MIGRATE_PG_BINDIR: &str = "MIGRATE_PG_BINDIR";
+
 /// Every variable above: the only ones the tool reads itself.
 pub const ALL: &[&str] = &[
     DATABASE_URL,
@@ -40,4 +45,5 @@ pub const ALL: &[&str] = &[
     DB_SSLROOTCERT,
     AWS_REGION,
     AWS_DEFAULT_REGION,
+    MIGRATE_PG_BINDIR,
 ];

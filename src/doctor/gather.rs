@@ -338,11 +338,21 @@ impl Walk<'_> {
                         .map(|c| c.what.clone())
                         .collect::<Vec<_>>()
                 };
+                // Findings (what the migration role may not fix) count
+                // where their code puts them.
+                let findings = |code| {
+                    plan.findings
+                        .iter()
+                        .filter(move |f| f.code == code)
+                        .map(|f| f.message.clone())
+                };
+                let mut missing = of(Kind::Missing);
+                missing.extend(findings(Code::PrivilegesMissing));
                 let mut excess = of(Kind::Excess);
-                excess.extend(plan.findings.iter().map(|f| f.message.clone()));
+                excess.extend(findings(Code::PrivilegesExcess));
                 PrivilegeFacts::Plan {
                     role,
-                    missing: of(Kind::Missing),
+                    missing,
                     excess,
                 }
             }

@@ -93,6 +93,12 @@ pub async fn reconcile(
                 finding.hint.clone(),
             ));
         }
+        if options.sync_password.is_some() && state.app.is_some() && !state.can_alter_app {
+            return Err(cannot_set_password(
+                &state.migration_role,
+                &options.app_role,
+            ));
+        }
         match execute(session, &outcome.plan, options).await {
             Ok(executed) => {
                 outcome.executed = executed;
@@ -112,6 +118,24 @@ pub async fn reconcile(
             Err(Failure::Error(e)) => return Err(e),
         }
     }
+}
+
+/// `--sync-password` on a role the migration role may not alter: said
+/// before any statement runs (the server would refuse the ALTER ROLE).
+fn cannot_set_password(migration_role: &str, app_role: &str) -> Error {
+    let (me, app) = (quote_ident(migration_role), quote_ident(app_role));
+    Error::new(
+        Code::PrivilegesCannotGrant,
+        format!(
+            "the migration role {me} may not set the password of {app}: altering a role takes \
+             SUPERUSER, or CREATEROLE and, from PostgreSQL 16 on, the ADMIN option on that role, \
+             which a role gets only on the roles it creates"
+        ),
+        format!(
+            "as a superuser or the role that created {app}: GRANT {app} TO {me} WITH ADMIN OPTION \
+             (and give {me} CREATEROLE if it lacks it); or set the password as that role"
+        ),
+    )
 }
 
 enum Failure {

@@ -21,17 +21,28 @@ pub async fn read(
     iam: bool,
 ) -> Result<State> {
     let fail = |e: sqlx::Error| query_error(&e, "read the privileges from the catalog");
+    // Before PostgreSQL 16, CREATEROLE may alter and grant any role but a
+    // superuser; from 16 on, only roles it holds the ADMIN option on.
     let me = sqlx::query(
-        "SELECT current_user::text, r.rolsuper OR r.rolcreaterole, \
+        "WITH v AS (SELECT current_setting('server_version_num')::int < 160000 AS old) \
+         SELECT current_user::text, r.rolsuper OR r.rolcreaterole, \
                 pg_has_role(current_user, d.datdba, 'USAGE'), \
                 coalesce(pg_has_role(current_user, n.nspowner, 'USAGE'), false), \
-                EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'rds_iam') \
+                EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'rds_iam'), \
+                r.rolsuper OR (r.rolcreaterole AND (v.old OR coalesce(pg_has_role(current_user, \
+                  (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = $2), \
+                  'USAGE WITH ADMIN OPTION'), false))), \
+                r.rolsuper OR (r.rolcreaterole AND v.old) OR coalesce(pg_has_role(current_user, \
+                  (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = 'rds_iam'), \
+                  'USAGE WITH ADMIN OPTION'), false) \
          FROM pg_catalog.pg_roles r \
+         CROSS JOIN v \
          JOIN pg_catalog.pg_database d ON d.datname = current_database() \
          LEFT JOIN pg_catalog.pg_namespace n ON n.nspname = $1 \
          WHERE r.rolname = current_user",
     )
     .bind(&session.schema)
+    .bind(app_role)
     .fetch_one(&session.pool)
     .await
     .map_err(fail)?;
@@ -114,6 +125,8 @@ pub async fn read(
         owns_database: me.get(2),
         owns_schema: me.get(3),
         rds_iam_exists: me.get(4),
+        can_alter_app: me.get(5),
+        can_grant_rds_iam: me.get(6),
         iam,
         ..State::default()
     };

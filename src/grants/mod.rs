@@ -10,7 +10,13 @@
 //! (`PUBLIC`'s `CONNECT` on the database and `USAGE` on the schema stay:
 //! they give the app role nothing beyond least privilege). What cannot be
 //! fixed safely (ownership, `SUPERUSER`, `CREATEDB`, memberships) is a
-//! finding with a hint.
+//! finding with a hint, and so is what the migration role has no right to
+//! change: grants on a database or schema it does not own (PostgreSQL would
+//! only warn "no privileges were granted"; before 15 the `public` schema
+//! belongs to the bootstrap superuser), and, from PostgreSQL 16 on, roles it
+//! holds no ADMIN option on (`CREATEROLE` alone no longer suffices: a role
+//! gets that option only on the roles it creates, so not on `rds_iam` nor on
+//! an app role someone else made).
 //!
 //! [`plan`] is pure: [`State`] in, [`Plan`] out, so unit tests can check
 //! every case without a database; `introspect` reads the state and `apply`
@@ -79,6 +85,13 @@ pub struct State {
     pub app: Option<AppRole>,
     /// The migration role may create roles (`SUPERUSER` or `CREATEROLE`).
     pub can_create_roles: bool,
+    /// The migration role may alter the existing app role (`LOGIN`, its
+    /// password): `SUPERUSER`, or `CREATEROLE` and, from PostgreSQL 16 on,
+    /// the ADMIN option on it.
+    pub can_alter_app: bool,
+    /// The migration role may grant `rds_iam`: `SUPERUSER`, `CREATEROLE`
+    /// before PostgreSQL 16, else the ADMIN option on `rds_iam`.
+    pub can_grant_rds_iam: bool,
     /// The migration role owns (or is superuser over) the database / schema,
     /// so it can revoke what `PUBLIC` holds there.
     pub owns_database: bool,
@@ -184,6 +197,11 @@ struct Target<'a> {
     /// What PUBLIC may keep.
     public_ok: &'a [&'a str],
     can_revoke_public: bool,
+    /// The migration role may grant and revoke on it (owns it): GRANT and
+    /// REVOKE by anyone else change nothing, with a mere warning.
+    can_grant: bool,
+    /// `ALTER DATABASE "x"`: how to make the migration role its owner.
+    alter: &'a str,
 }
 
 struct Builder<'a> {
@@ -197,20 +215,25 @@ impl Builder<'_> {
         self.plan.changes.push(Change { kind, what, sql });
     }
 
-    /// A change to the role itself, which takes CREATEROLE: planned when the
-    /// migration role has it, else a finding whose hint is the statement.
-    /// Returns whether it was planned.
-    fn role_change(&mut self, what: String, sql: String, problem: String) -> bool {
-        if self.state.can_create_roles {
+    /// A change to the role itself: planned when the migration role may
+    /// make it (`allowed`), else a finding whose hint is the statement and
+    /// how to get that right. Returns whether it was planned.
+    fn role_change(
+        &mut self,
+        allowed: bool,
+        what: String,
+        sql: String,
+        problem: String,
+        how: String,
+    ) -> bool {
+        if allowed {
             self.change(Kind::Missing, what, sql);
             return true;
         }
         self.plan.findings.push(Finding {
             code: Code::PrivilegesMissing,
             message: problem,
-            hint: format!(
-                "as a role with CREATEROLE (or after giving the migration role CREATEROLE): {sql}"
-            ),
+            hint: format!("{how}: {sql}"),
         });
         false
     }
@@ -226,19 +249,50 @@ impl Builder<'_> {
             ..
         } = &t;
         let (missing, excess) = privilege_diff(t.required, &acl.app);
-        if let Some(privileges) = missing {
-            self.change(
-                Kind::Missing,
-                format!("{privileges} on {kind} {shown}"),
-                format!("GRANT {privileges} ON {sql} TO {}", self.app),
-            );
-        }
-        if let Some(privileges) = excess {
-            self.change(
-                Kind::Excess,
-                format!("{privileges} on {kind} {shown}"),
-                format!("REVOKE {privileges} ON {sql} FROM {}", self.app),
-            );
+        let changes = [
+            missing.map(|p| {
+                (
+                    Kind::Missing,
+                    p.clone(),
+                    format!("GRANT {p} ON {sql} TO {}", self.app),
+                )
+            }),
+            excess.map(|p| {
+                (
+                    Kind::Excess,
+                    p.clone(),
+                    format!("REVOKE {p} ON {sql} FROM {}", self.app),
+                )
+            }),
+        ];
+        for (kind_of_change, privileges, statement) in changes.into_iter().flatten() {
+            if t.can_grant {
+                self.change(
+                    kind_of_change,
+                    format!("{privileges} on {kind} {shown}"),
+                    statement,
+                );
+                continue;
+            }
+            let (code, state, verb) = match kind_of_change {
+                Kind::Missing => (Code::PrivilegesMissing, "lacks", "grant"),
+                Kind::Excess => (Code::PrivilegesExcess, "has", "revoke"),
+            };
+            let migration_role = quote_ident(&self.state.migration_role);
+            self.plan.findings.push(Finding {
+                code,
+                message: format!(
+                    "the app role \"{}\" {state} {privileges} on {kind} {shown}, and the migration \
+                     role {migration_role} cannot {verb} it: it does not own {kind} {shown}",
+                    self.state.app_role
+                ),
+                hint: format!(
+                    "as the owner of {kind} {shown} (or a superuser): {statement}; or make the \
+                     migration role its owner, then `migrate grant` keeps it right: \
+                     {} OWNER TO {migration_role}",
+                    t.alter
+                ),
+            });
         }
         let Some(privileges) = privilege_diff(t.public_ok, &acl.public).1 else {
             return;
@@ -280,6 +334,7 @@ pub fn plan(state: &State) -> Plan {
         Some(role) => role,
         None => {
             let planned = b.role_change(
+                state.can_create_roles,
                 format!("role \"{}\" (LOGIN, no password)", state.app_role),
                 format!("CREATE ROLE {app} LOGIN"),
                 format!(
@@ -287,6 +342,7 @@ pub fn plan(state: &State) -> Plan {
                      create roles (DB_APP_USER names another app role)",
                     state.app_role, state.migration_role
                 ),
+                "as a role with CREATEROLE (or after giving the migration role CREATEROLE)".into(),
             );
             if !planned {
                 return b.plan;
@@ -294,24 +350,45 @@ pub fn plan(state: &State) -> Plan {
             &empty
         }
     };
+    // A role the migration role creates is its own to alter (PostgreSQL 16+
+    // gives the creator the ADMIN option).
+    let can_alter_app = state.app.is_none() || state.can_alter_app;
+    let admin_option = |role: &str| {
+        format!(
+            "as a superuser or a role with the ADMIN option on \"{role}\" (from PostgreSQL 16, \
+             CREATEROLE alone is not enough; to let the migration role do it: GRANT {} TO {} \
+             WITH ADMIN OPTION)",
+            quote_ident(role),
+            quote_ident(&state.migration_role)
+        )
+    };
     if !role.login {
         b.role_change(
+            can_alter_app,
             format!("LOGIN for role \"{}\"", state.app_role),
             format!("ALTER ROLE {app} LOGIN"),
             format!(
-                "the app role \"{}\" cannot log in (NOLOGIN)",
-                state.app_role
+                "the app role \"{}\" cannot log in (NOLOGIN), and the migration role \"{}\" \
+                 may not alter it",
+                state.app_role, state.migration_role
             ),
+            admin_option(&state.app_role),
         );
     }
     if state.iam && state.rds_iam_exists && !role.member_of.iter().any(|r| r == "rds_iam") {
-        b.change(
-            Kind::Missing,
+        b.role_change(
+            state.can_grant_rds_iam,
             format!(
                 "membership in rds_iam (IAM authentication) for \"{}\"",
                 state.app_role
             ),
             format!("GRANT \"rds_iam\" TO {app}"),
+            format!(
+                "the app role \"{}\" is not in rds_iam (IAM authentication), and the \
+                 migration role \"{}\" may not grant rds_iam",
+                state.app_role, state.migration_role
+            ),
+            admin_option("rds_iam"),
         );
     }
 
@@ -324,6 +401,8 @@ pub fn plan(state: &State) -> Plan {
         required: &DATABASE_PRIVILEGES,
         public_ok: &["CONNECT"],
         can_revoke_public: state.owns_database,
+        can_grant: state.owns_database,
+        alter: &format!("ALTER DATABASE {database}"),
     });
     let schema = quote_ident(&state.schema);
     b.reconcile(Target {
@@ -334,6 +413,8 @@ pub fn plan(state: &State) -> Plan {
         required: &SCHEMA_PRIVILEGES,
         public_ok: &["USAGE"],
         can_revoke_public: state.owns_schema,
+        can_grant: state.owns_schema,
+        alter: &format!("ALTER SCHEMA {schema}"),
     });
     for table in &state.tables {
         let name = quote_ident(&table.name);
@@ -350,6 +431,8 @@ pub fn plan(state: &State) -> Plan {
             required,
             public_ok: &[],
             can_revoke_public: true,
+            can_grant: true,
+            alter: "",
         });
     }
     for sequence in &state.sequences {
@@ -362,6 +445,8 @@ pub fn plan(state: &State) -> Plan {
             required: &SEQUENCE_PRIVILEGES,
             public_ok: &[],
             can_revoke_public: true,
+            can_grant: true,
+            alter: "",
         });
     }
 

@@ -32,6 +32,8 @@ fn fresh() -> State {
             ..AppRole::default()
         }),
         can_create_roles: true,
+        can_alter_app: true,
+        can_grant_rds_iam: true,
         owns_database: true,
         owns_schema: true,
         rds_iam_exists: false,
@@ -214,4 +216,104 @@ fn nologin_role_gets_login() {
     let mut state = correct();
     state.app = Some(AppRole::default());
     assert_eq!(sql(&plan(&state)), [r#"ALTER ROLE "impulse_app" LOGIN"#]);
+}
+
+/// Before PostgreSQL 15 `public` belongs to the bootstrap superuser (and
+/// PUBLIC may create there); a database can be someone else's too. GRANT
+/// and REVOKE by a non-owner change nothing (PostgreSQL only warns), so
+/// they are findings with the owner's statement, never planned.
+#[test]
+fn grants_on_objects_the_migration_role_does_not_own_are_findings() {
+    let mut state = fresh();
+    state.owns_schema = false;
+    state.owns_database = false;
+    state.schema_acl = acl(&["CREATE"], &["USAGE", "CREATE"]);
+    let plan = plan(&state);
+    let planned = sql(&plan);
+    assert!(
+        planned
+            .iter()
+            .all(|s| !s.contains(" ON SCHEMA ") && !s.contains(" ON DATABASE ")),
+        "{planned:#?}"
+    );
+    assert_eq!(planned.len(), 4, "tables, sequences, default privileges");
+    let found: Vec<(Code, &str)> = plan
+        .findings
+        .iter()
+        .map(|f| (f.code, f.message.as_str()))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            (
+                Code::PrivilegesMissing,
+                r#"the app role "impulse_app" lacks CONNECT on database "impulse", and the migration role "migrator" cannot grant it: it does not own database "impulse""#
+            ),
+            (
+                Code::PrivilegesExcess,
+                r#"every role, impulse_app included, has TEMPORARY on database "impulse" through PUBLIC"#
+            ),
+            (
+                Code::PrivilegesMissing,
+                r#"the app role "impulse_app" lacks USAGE on schema "public", and the migration role "migrator" cannot grant it: it does not own schema "public""#
+            ),
+            (
+                Code::PrivilegesExcess,
+                r#"the app role "impulse_app" has CREATE on schema "public", and the migration role "migrator" cannot revoke it: it does not own schema "public""#
+            ),
+            (
+                Code::PrivilegesExcess,
+                r#"every role, impulse_app included, has CREATE on schema "public" through PUBLIC"#
+            ),
+        ]
+    );
+    assert_eq!(
+        plan.findings[2].hint,
+        r#"as the owner of schema "public" (or a superuser): GRANT USAGE ON SCHEMA "public" TO "impulse_app"; or make the migration role its owner, then `migrate grant` keeps it right: ALTER SCHEMA "public" OWNER TO "migrator""#
+    );
+    assert!(
+        plan.findings[3]
+            .hint
+            .contains(r#"REVOKE CREATE ON SCHEMA "public" FROM "impulse_app""#)
+    );
+    assert!(
+        plan.findings[0]
+            .hint
+            .contains(r#"ALTER DATABASE "impulse" OWNER TO "migrator""#)
+    );
+}
+
+/// From PostgreSQL 16 on, CREATEROLE alters and grants only roles it has the
+/// ADMIN option on: the ones it created.
+#[test]
+fn role_changes_without_the_admin_option_are_findings() {
+    let mut state = correct();
+    state.app = Some(AppRole::default()); // NOLOGIN, made by someone else
+    state.can_alter_app = false;
+    state.iam = true;
+    state.rds_iam_exists = true;
+    state.can_grant_rds_iam = false;
+    let plan = plan(&state);
+    assert!(plan.changes.is_empty(), "{plan:?}");
+    let hints: Vec<&str> = plan.findings.iter().map(|f| f.hint.as_str()).collect();
+    assert_eq!(
+        hints,
+        [
+            r#"as a superuser or a role with the ADMIN option on "impulse_app" (from PostgreSQL 16, CREATEROLE alone is not enough; to let the migration role do it: GRANT "impulse_app" TO "migrator" WITH ADMIN OPTION): ALTER ROLE "impulse_app" LOGIN"#,
+            r#"as a superuser or a role with the ADMIN option on "rds_iam" (from PostgreSQL 16, CREATEROLE alone is not enough; to let the migration role do it: GRANT "rds_iam" TO "migrator" WITH ADMIN OPTION): GRANT "rds_iam" TO "impulse_app""#,
+        ]
+    );
+    assert!(
+        plan.findings
+            .iter()
+            .all(|f| f.code == Code::PrivilegesMissing)
+    );
+
+    // A role it creates is its own: only rds_iam stays a finding.
+    state.app = None;
+    let plan = super::plan(&state);
+    assert_eq!(sql(&plan)[0], r#"CREATE ROLE "impulse_app" LOGIN"#);
+    assert!(!sql(&plan).iter().any(|s| s.contains("rds_iam")));
+    assert_eq!(plan.findings.len(), 1);
+    assert!(plan.findings[0].message.contains("may not grant rds_iam"));
 }

@@ -37,11 +37,16 @@ pub fn server_refusal(
             "the password does not match the role, or the role does not exist: run `migrate doctor` \
              to tell which, and check the password in the URL or secret",
         ),
-        "28000" if server_message.contains("no encryption") => (
-            Code::TlsRequired,
-            "the server accepts only encrypted connections: use sslmode=require \
+        // "no encryption" from PostgreSQL 14 on, "SSL off" on 13.
+        "28000"
+            if server_message.contains("no encryption") || server_message.ends_with("SSL off") =>
+        {
+            (
+                Code::TlsRequired,
+                "the server accepts only encrypted connections: use sslmode=require \
              (or verify-full with sslrootcert)",
-        ),
+            )
+        }
         "28000" => (
             Code::AuthNoHbaEntry,
             "the server's pg_hba.conf rejects this user, database or address; \
@@ -246,6 +251,18 @@ mod tests {
             (
                 "28000",
                 "no pg_hba.conf entry for host \"1.2.3.4\", user \"a\", database \"d\", SSL encryption",
+                false,
+                Code::AuthNoHbaEntry,
+            ),
+            (
+                "28000",
+                "no pg_hba.conf entry for host \"1.2.3.4\", user \"a\", database \"d\", SSL off",
+                false,
+                Code::TlsRequired,
+            ),
+            (
+                "28000",
+                "no pg_hba.conf entry for host \"1.2.3.4\", user \"a\", database \"d\", SSL on",
                 false,
                 Code::AuthNoHbaEntry,
             ),

@@ -187,7 +187,7 @@ fn kill_9_during_a_migration_leaves_a_consistent_database() {
         .spawn()
         .expect("spawn the slow up");
     wait_until(Duration::from_secs(20), "the slow migration to run", || {
-        db.psql("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep%' AND state = 'active'")
+        db.psql("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep%' AND state = 'active' AND datname = current_database()")
             == "1"
     });
     child.kill().expect("SIGKILL");
@@ -199,7 +199,7 @@ fn kill_9_during_a_migration_leaves_a_consistent_database() {
         Duration::from_secs(5),
         "the dead run's session to end",
         || {
-            db.psql("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep%'")
+            db.psql("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep%' AND datname = current_database()")
                 == "0"
         },
     );

@@ -24,29 +24,55 @@ pub struct Pg {
 static PG: OnceLock<Pg> = OnceLock::new();
 static NEXT_DB: AtomicUsize = AtomicUsize::new(0);
 
+/// The variable that runs the tests' cluster on other server binaries
+/// (another major version: `scripts/test-matrix`); the `migrate` binaries
+/// the tests start get it as `MIGRATE_PG_BINDIR`.
+pub const TEST_BINDIR_VAR: &str = "IMPULSE_TEST_PG_BINDIR";
+
+/// `IMPULSE_TEST_PG_BINDIR`, when set.
+pub fn test_bindir() -> Option<PathBuf> {
+    std::env::var_os(TEST_BINDIR_VAR)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+}
+
 /// The cluster of this test process, started on first use.
 pub fn pg() -> &'static Pg {
     PG.get_or_init(|| {
-        let dir = tempfile::Builder::new()
-            .prefix("impulse-db-it-")
-            .tempdir()
-            .expect("create a temporary directory")
-            .keep();
-        make_traversable(&dir);
-        let mut cluster = Cluster::open_or_init(&dir.join("pg")).unwrap_or_else(|e| {
-            panic!("cannot create the test cluster (PostgreSQL server binaries are required; on Debian: apt-get install -y postgresql):\n{e}")
-        });
-        cluster
-            .start()
-            .unwrap_or_else(|e| panic!("cannot start the test cluster:\n{e}"));
-        spawn_reaper(&cluster, &dir);
+        let cluster = start_cluster("impulse-db-it-");
         reject_in_hba(&cluster);
-        let superuser_password = cluster.superuser_password().expose().to_string();
-        Pg {
-            cluster,
-            superuser_password,
-        }
+        Pg::from(cluster)
     })
+}
+
+/// A new cluster (the tests' server binaries) in a directory of its own,
+/// started, and stopped and removed when this process ends.
+pub fn start_cluster(prefix: &str) -> Cluster {
+    let dir = tempfile::Builder::new()
+        .prefix(prefix)
+        .tempdir()
+        .expect("create a temporary directory")
+        .keep();
+    make_traversable(&dir);
+    let bindir = test_bindir();
+    let mut cluster = Cluster::open_or_init_with(&dir.join("pg"), bindir.as_deref())
+        .unwrap_or_else(|e| match &bindir {
+            Some(b) => panic!(
+                "cannot create the test cluster with {TEST_BINDIR_VAR}={} (install the \
+                 pinned servers with `scripts/install-pg`, which prints their bin \
+                 directories):\n{e}",
+                b.display()
+            ),
+            None => panic!(
+                "cannot create the test cluster (PostgreSQL server binaries are required; \
+                 on Debian: apt-get install -y postgresql):\n{e}"
+            ),
+        });
+    cluster
+        .start()
+        .unwrap_or_else(|e| panic!("cannot start the test cluster:\n{e}"));
+    spawn_reaper(&cluster, &dir);
+    cluster
 }
 
 /// The database name whose connections `pg_hba.conf` rejects, so that
@@ -56,11 +82,16 @@ pub const HBA_REJECTED_DB: &str = "hba_rejected";
 fn reject_in_hba(cluster: &Cluster) {
     let hba = cluster.data_dir().join("pg_hba.conf");
     let text = std::fs::read_to_string(&hba).expect("read pg_hba.conf");
-    std::fs::write(
-        &hba,
-        format!("hostssl {HBA_REJECTED_DB} all 127.0.0.1/32 reject\n{text}"),
-    )
-    .expect("write pg_hba.conf");
+    write_hba(
+        cluster,
+        &format!("hostssl {HBA_REJECTED_DB} all 127.0.0.1/32 reject\n{text}"),
+    );
+}
+
+/// Replaces the cluster's `pg_hba.conf` and reloads the server.
+pub fn write_hba(cluster: &Cluster, text: &str) {
+    let hba = cluster.data_dir().join("pg_hba.conf");
+    std::fs::write(&hba, text).expect("write pg_hba.conf");
     let pg_ctl = cluster.bindir().join("pg_ctl");
     let mut reload = if is_root() {
         let mut c = Command::new("runuser");
@@ -150,8 +181,7 @@ impl Pg {
 
     /// A new database owned by a new role with a random password.
     pub fn new_db(&self, hint: &str) -> TestDb {
-        let n = NEXT_DB.fetch_add(1, Ordering::SeqCst);
-        let name = format!("t{}_{}_{hint}", std::process::id(), n);
+        let name = unique_name(hint);
         let role = format!("{name}_owner");
         let password = impulse_db::testing::random_token(24).expect("random password");
         self.psql(
@@ -163,6 +193,11 @@ impl Pg {
             "postgres",
             &format!("CREATE DATABASE \"{name}\" OWNER \"{role}\""),
         );
+        self.test_db(name, role, password)
+    }
+
+    /// An existing database `name` and the role that runs migrations on it.
+    pub fn test_db(&self, name: String, role: String, password: String) -> TestDb {
         TestDb {
             name,
             role,
@@ -173,6 +208,32 @@ impl Pg {
             old_passwords: Vec::new(),
         }
     }
+
+    /// The server's major version (13, ..., 18).
+    pub fn major(&self) -> u32 {
+        let num: u32 = self
+            .psql("postgres", "SHOW server_version_num")
+            .parse()
+            .expect("server_version_num is a number");
+        num / 10000
+    }
+}
+
+impl From<Cluster> for Pg {
+    /// Another started cluster of this process (see [`start_cluster`]).
+    fn from(cluster: Cluster) -> Pg {
+        let superuser_password = cluster.superuser_password().expose().to_string();
+        Pg {
+            cluster,
+            superuser_password,
+        }
+    }
+}
+
+/// A database (and role) name no other test of any process uses.
+pub fn unique_name(hint: &str) -> String {
+    let n = NEXT_DB.fetch_add(1, Ordering::SeqCst);
+    format!("t{}_{}_{hint}", std::process::id(), n)
 }
 
 /// A database of one test, and the role that owns it.
@@ -303,9 +364,13 @@ impl TestDb {
             .stderr(Stdio::null())
             .spawn()
             .expect("spawn psql");
+        // pg_locks is cluster-wide: count only this database's locks (a
+        // killed run elsewhere may still hold its own, e.g. on PostgreSQL 13).
         wait_until(Duration::from_secs(10), "the lock to be held", || {
-            self.psql("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted")
-                == "1"
+            self.psql(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted \
+                 AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+            ) == "1"
         });
         holder
     }
@@ -329,6 +394,10 @@ impl TestDb {
 /// environment of the test run, started in a fresh empty directory.
 pub fn bin(path: impl AsRef<Path>) -> Command {
     let mut cmd = Command::new(path.as_ref());
+    // `migrate dev` and the scratch commands use the tests' server too.
+    if let Some(dir) = test_bindir() {
+        cmd.env("MIGRATE_PG_BINDIR", dir);
+    }
     for (var, _) in std::env::vars() {
         let inherited_setting = var.starts_with("AWS_")
             || var.starts_with("PG")
