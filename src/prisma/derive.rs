@@ -536,10 +536,11 @@ impl<'a> Context<'a> {
             Expr::Function { name, arguments } => match name.as_str() {
                 "autoincrement" => Ok(match ty {
                     PgType::SmallInt | PgType::Integer | PgType::BigInt if !list => {
-                        let sequence = pg::quote_ident(&pg::serial_sequence_name(table, column));
+                        let sequence =
+                            pg::as_printed_ident(&pg::serial_sequence_name(table, column));
                         Some(format!(
                             "nextval({}::regclass)",
-                            pg::quote_literal(&sequence)
+                            crate::sql::quote_literal(&sequence)
                         ))
                     }
                     _ => None,

@@ -10,6 +10,8 @@
 
 use chrono::{DateTime, FixedOffset, NaiveDateTime, NaiveTime, Timelike};
 
+use crate::sql::quote_literal;
+
 /// PostgreSQL's identifier length limit in bytes (NAMEDATALEN - 1).
 pub const MAX_IDENTIFIER_BYTES: usize = 63;
 
@@ -32,10 +34,11 @@ const QUOTED_KEYWORDS: &str = "all analyse analyze and any array as asc asymmetr
      xmlattributes xmlconcat xmlelement xmlexists xmlforest xmlnamespaces \
      xmlparse xmlpi xmlroot xmlserialize xmltable";
 
-/// `quote_ident`: the name as is when it is all lowercase ASCII letters,
+/// A name as PostgreSQL's catalog functions print it (its own
+/// `quote_ident`): as is when it is all lowercase ASCII letters,
 /// digits and underscores (not starting with a digit) and not a keyword
 /// that needs quoting; otherwise in double quotes, inner quotes doubled.
-pub fn quote_ident(name: &str) -> String {
+pub fn as_printed_ident(name: &str) -> String {
     let safe = name
         .chars()
         .next()
@@ -49,12 +52,6 @@ pub fn quote_ident(name: &str) -> String {
     } else {
         format!("\"{}\"", name.replace('"', "\"\""))
     }
-}
-
-/// A SQL string literal: single quotes, inner quotes doubled (backslashes
-/// stay as they are: `standard_conforming_strings` is on).
-pub fn quote_literal(value: &str) -> String {
-    format!("'{}'", value.replace('\'', "''"))
 }
 
 /// The longest prefix of `s` that fits in `max` bytes without splitting a
@@ -175,7 +172,7 @@ impl PgType {
             PgType::Timestamptz(p) => time_type("timestamp", *p, "with time zone"),
             PgType::Json => "json".into(),
             PgType::Jsonb => "jsonb".into(),
-            PgType::Enum(name) => quote_ident(name),
+            PgType::Enum(name) => as_printed_ident(name),
             PgType::Unsupported(spelling) => spelling.clone(),
         }
     }
@@ -833,13 +830,13 @@ mod tests {
 
     #[test]
     fn quote_ident_matches_postgres() {
-        assert_eq!(quote_ident("Role"), "\"Role\"");
-        assert_eq!(quote_ident("lower_enum"), "lower_enum");
-        assert_eq!(quote_ident("user"), "\"user\"");
-        assert_eq!(quote_ident("Mixed_Case"), "\"Mixed_Case\"");
-        assert_eq!(quote_ident("a\"b"), "\"a\"\"b\"");
-        assert_eq!(quote_ident("1abc"), "\"1abc\"");
-        assert_eq!(quote_ident("name"), "name"); // unreserved keyword
+        assert_eq!(as_printed_ident("Role"), "\"Role\"");
+        assert_eq!(as_printed_ident("lower_enum"), "lower_enum");
+        assert_eq!(as_printed_ident("user"), "\"user\"");
+        assert_eq!(as_printed_ident("Mixed_Case"), "\"Mixed_Case\"");
+        assert_eq!(as_printed_ident("a\"b"), "\"a\"\"b\"");
+        assert_eq!(as_printed_ident("1abc"), "\"1abc\"");
+        assert_eq!(as_printed_ident("name"), "name"); // unreserved keyword
         // `SELECT quote_ident(x)` on PostgreSQL 15:
         let names = [
             "user",
@@ -859,7 +856,7 @@ mod tests {
             "a\"b",
             "",
         ];
-        let quoted: Vec<String> = names.iter().map(|n| quote_ident(n)).collect();
+        let quoted: Vec<String> = names.iter().map(|n| as_printed_ident(n)).collect();
         assert_eq!(
             quoted.join(" | "),
             r#""user" | "Role" | name | lower_enum | "a b" | "é" | _x | x1 | "1x" | "order" | type | value | "between" | "xmltable" | "a""b" | """#
