@@ -1,14 +1,20 @@
 //! A test fixture, not a product: the `migrate` runner with the project's
-//! migrations plus two that misbehave on request, so the integration tests
-//! can drive failing and slow migrations through the real binary logic.
+//! migrations plus three that misbehave on request, so the integration
+//! tests can drive failing, slow and non-transactional migrations through
+//! the real binary logic. Each has a directory of its own (its SQL is a
+//! comment; the work is in its Rust steps).
 //!
-//! - `m20261129_000002_fixture_half` creates table `Half`, then fails unless
+//! - `20261129000002_fixture_half` creates table `Half`, then fails unless
 //!   `FIXTURE_FAIL=0`;
-//! - `m20261129_000003_fixture_slow` creates table `Slow`, then sleeps
-//!   `FIXTURE_SLEEP` seconds (default 0) inside its transaction.
+//! - `20261129000003_fixture_slow` creates table `Slow`, then sleeps
+//!   `FIXTURE_SLEEP` seconds (default 0) inside its transaction;
+//! - `20261129000004_fixture_concurrent_index` runs outside a transaction:
+//!   with `FIXTURE_INDEX=1` it builds `"Big_v_idx"` on table `"Big"` (which
+//!   the test creates) with `CREATE INDEX CONCURRENTLY`; otherwise nothing.
 
 use std::process::ExitCode;
 
+use migration::prisma::{Directory, PrismaMigrator};
 use sea_orm_migration::prelude::*;
 
 struct Fixtures;
@@ -19,6 +25,25 @@ impl MigratorTrait for Fixtures {
         let mut all = migration::Migrator::migrations();
         all.push(Box::new(Half));
         all.push(Box::new(Slow));
+        all.push(Box::new(ConcurrentIndex));
+        all
+    }
+}
+
+impl PrismaMigrator for Fixtures {
+    fn directories() -> Vec<Directory> {
+        let mut all = migration::Migrator::directories();
+        for name in [
+            "20261129000002_fixture_half",
+            "20261129000003_fixture_slow",
+            "20261129000004_fixture_concurrent_index",
+        ] {
+            all.push(Directory {
+                name,
+                migration_sql: "-- a test fixture: its Rust steps do the work\n",
+                down_sql: Some("-- a test fixture: its Rust steps undo the work\n"),
+            });
+        }
         all
     }
 }
@@ -84,6 +109,39 @@ impl MigrationTrait for Slow {
             .execute_unprepared(r#"DROP TABLE "Slow""#)
             .await?;
         Ok(())
+    }
+}
+
+struct ConcurrentIndex;
+
+impl MigrationName for ConcurrentIndex {
+    fn name(&self) -> &str {
+        "m20261129_000004_fixture_concurrent_index"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for ConcurrentIndex {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        if std::env::var("FIXTURE_INDEX").as_deref() == Ok("1") {
+            manager
+                .get_connection()
+                .execute_unprepared(r#"CREATE INDEX CONCURRENTLY "Big_v_idx" ON "Big" ("v")"#)
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .get_connection()
+            .execute_unprepared(r#"DROP INDEX CONCURRENTLY IF EXISTS "Big_v_idx""#)
+            .await?;
+        Ok(())
+    }
+
+    fn use_transaction(&self) -> Option<bool> {
+        Some(false)
     }
 }
 

@@ -130,14 +130,35 @@ pub enum Command {
     Doctor,
     /// Regenerate entity/src from the migrations (or, with --check, compare).
     Entities(EntitiesArgs),
-    /// Add a migration file from the template and register it.
+    /// Add a migration: its prisma/migrations directory and its sea-orm migration.
     New(NewArgs),
+    /// Repair the history, as Prisma's `migrate resolve` does.
+    Resolve(ResolveArgs),
+    /// Record migrations as applied on a schema that already matches them (compared first).
+    Baseline(BaselineArgs),
+    /// Turn an existing Prisma prisma/migrations history into the migration crate.
+    ImportPrisma(ImportPrismaArgs),
     /// Compare the catalog Prisma Migrate would create for schema.prisma with the migrated database.
     PrismaCheck(PrismaCheckArgs),
     /// Show the resolved URLs (password as ****) and where each part came from.
     Url,
     /// Print a fresh RDS IAM auth token for the app connection (for PGPASSWORD).
     IamToken,
+}
+
+impl Command {
+    /// Commands that work with the binary's migrations (and so refuse to
+    /// run from a workspace whose `prisma/migrations` the binary lacks).
+    pub fn uses_migrations(&self) -> bool {
+        !matches!(
+            self,
+            Command::Grant(_)
+                | Command::Url
+                | Command::IamToken
+                | Command::New(_)
+                | Command::ImportPrisma(_)
+        )
+    }
 }
 
 #[derive(Debug, Args)]
@@ -156,6 +177,10 @@ pub struct UpArgs {
     /// Do not reconcile the app role's privileges afterwards.
     #[arg(long)]
     pub no_grants: bool,
+
+    /// Go on although an applied migration's migration.sql was edited since.
+    #[arg(long)]
+    pub allow_edited: bool,
 }
 
 #[derive(Debug, Args)]
@@ -174,11 +199,49 @@ pub struct DownArgs {
     /// Roll back this many applied migrations.
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub steps: u32,
+
+    /// Go on although an applied migration's migration.sql was edited since.
+    #[arg(long)]
+    pub allow_edited: bool,
+}
+
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
+pub struct ResolveArgs {
+    /// Record migration NAME as applied (a failed run finished by hand, or a baseline).
+    #[arg(long, value_name = "NAME")]
+    pub applied: Option<String>,
+
+    /// Mark the failed run of migration NAME rolled back, so that it runs again.
+    #[arg(long, value_name = "NAME")]
+    pub rolled_back: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct BaselineArgs {
+    /// Record the migrations up to and including NAME [default: all].
+    #[arg(long, value_name = "NAME")]
+    pub to: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportPrismaArgs {
+    /// The Prisma migrations folder to import.
+    #[arg(long, value_name = "DIR", default_value = "prisma/migrations")]
+    pub from: PathBuf,
+
+    /// Also copy this schema.prisma to prisma/schema.prisma.
+    #[arg(long, value_name = "PATH")]
+    pub schema: Option<PathBuf>,
+
+    /// The migration crate.
+    #[arg(long, value_name = "DIR", default_value = "migration")]
+    pub migration_dir: PathBuf,
 }
 
 #[derive(Debug, Args)]
 pub struct StatusArgs {
-    /// Exit with status 1 when any migration is pending (a CI gate).
+    /// Exit with status 1 unless every migration is applied (pending, failed, edited or unknown ones fail it: a CI gate).
     #[arg(long)]
     pub check: bool,
 }
@@ -202,6 +265,10 @@ pub struct NewArgs {
     /// The migration crate.
     #[arg(long, value_name = "DIR", default_value = "migration")]
     pub migration_dir: PathBuf,
+
+    /// The Prisma directory (holding migrations/ and schema.prisma).
+    #[arg(long, value_name = "DIR", default_value = "prisma")]
+    pub prisma_dir: PathBuf,
 }
 
 #[derive(Debug, Args)]

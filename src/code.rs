@@ -196,6 +196,36 @@ codes! {
     /// The history has migrations this binary does not know (a newer version ran).
     MigrationsUnknownApplied = "migrations.unknown_applied", Usage,
         "deploy the version that has those migrations";
+    /// A migration started and never finished nor was rolled back (Prisma's P3009).
+    MigrationsFailed = "migrations.failed", Usage,
+        "`migrate resolve --rolled-back NAME` (it runs again) or `migrate resolve --applied NAME` (finished by hand)";
+    /// An applied migration's `migration.sql` changed since it was applied.
+    MigrationsEdited = "migrations.edited", Usage,
+        "restore the file and put the change in a new migration; `--allow-edited` proceeds anyway";
+    /// The schema has tables but no migration history (Prisma's P3005).
+    MigrationsNotBaselined = "migrations.not_baselined", Usage,
+        "`migrate baseline` records what the schema already matches; `migrate import-prisma` brings a Prisma history";
+    /// A directory of `prisma/migrations` has no sea-orm migration, or a migration has no directory.
+    MigrationsUnregistered = "migrations.unregistered", Usage,
+        "`migrate import-prisma` registers the directories, then rebuild";
+    /// This binary's embedded migrations differ from the workspace's `prisma/migrations`.
+    MigrationsStaleBinary = "migrations.stale_binary", Usage,
+        "rebuild: run the tool as `cargo migrate ...` in the workspace";
+    /// A migration to roll back has no `down.sql`.
+    MigrationsIrreversible = "migrations.irreversible", Usage,
+        "write its `down.sql`, or roll back fewer steps";
+    /// `migrate resolve` cannot do what was asked (Prisma's P3008, P3011, P3012, P3017).
+    ResolveRefused = "resolve.refused", Usage,
+        "`migrate status` shows each migration's state";
+    /// The live schema differs from what the migrations build: `baseline` recorded nothing.
+    BaselineDiffers = "baseline.differs", CheckFailed,
+        "make the schema match (or baseline fewer migrations with `--to`), then run it again";
+    /// `migrate baseline` is for a schema without a history, and this one has one.
+    BaselineHasHistory = "baseline.has_history", Usage,
+        "`migrate status` shows the history; `migrate resolve --applied NAME` records one migration";
+    /// What `migrate import-prisma` was given is not a Prisma history it can import.
+    ImportInvalid = "import.invalid", Usage,
+        "point --from at a Prisma `prisma/migrations` folder for PostgreSQL";
     /// The live schema differs from what the migrations define.
     SchemaDrift = "schema.drift", CheckFailed,
         "write a migration for the change, or undo the manual change";

@@ -49,7 +49,7 @@ fn context() -> EntityWriterContext {
 pub async fn generate(
     pool: PgPool,
     schema: &str,
-    history_table: &str,
+    history_tables: &[&str],
 ) -> Result<Vec<(String, String)>> {
     let discovered = SchemaDiscovery::new(pool, schema)
         .discover()
@@ -58,7 +58,9 @@ pub async fn generate(
     let statements = discovered
         .tables
         .into_iter()
-        .filter(|t| t.info.name != history_table && !t.info.name.starts_with('_'))
+        .filter(|t| {
+            !history_tables.contains(&t.info.name.as_str()) && !t.info.name.starts_with('_')
+        })
         .map(|mut table| {
             // As sea-orm-cli: generated columns and partial unique indexes
             // cannot be expressed in an entity.

@@ -1,20 +1,22 @@
 //! Applying migrations under the lock, then reconciling the app role's
 //! privileges: what `migrate up` and `migrate dev` share.
 //!
-//! The lock is taken first and released on every path (the session's end
-//! would release it too); progress goes to stderr as each migration
-//! completes.
+//! The locks (this tool's and Prisma Migrate's) are taken first and
+//! released on every path (the session's end would release them too). A
+//! legacy `seaql_migrations` history is converted once, under them.
+//! Progress goes to stderr as each migration completes.
 
 use std::time::Duration;
 
-use sea_orm_migration::MigratorTrait;
+use migration::prisma::PrismaMigrator;
 
 use crate::error::Result;
 use crate::grants::apply::{Options, Outcome, reconcile_with_progress};
+use crate::lock::{self, Scope};
+use crate::migrations::{self, Known};
 use crate::output::Ui;
 use crate::runner::{self, Step};
 use crate::session::Session;
-use crate::{history, lock};
 
 /// What a run of `up` did.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -27,22 +29,27 @@ pub struct Applied {
     pub grants: Option<Outcome>,
 }
 
-/// Takes the lock (waiting at most `lock_timeout`), applies up to `steps`
-/// migrations, reconciles grants when asked, and releases the lock.
-pub async fn apply<M: MigratorTrait>(
+/// Takes the locks (waiting at most `lock_timeout`), converts a legacy
+/// history, applies up to `steps` migrations, reconciles grants when
+/// asked, and releases the locks.
+pub async fn apply<M: PrismaMigrator>(
     ui: Ui,
     session: &Session,
     lock_timeout: Duration,
     steps: Option<u32>,
+    options: runner::Options,
     grants: Option<&Options>,
 ) -> Result<Applied> {
-    let lock = lock::acquire(session, lock_timeout).await?;
+    let known = migrations::known::<M>()?;
+    let lock = lock::acquire(session, lock_timeout, Scope::WithPrisma).await?;
     let lock_wait_ms = (lock.waited.as_secs_f64() * 1e6).round() / 1e3;
     let result = async {
+        convert_legacy(ui, session, &known).await?;
+        let status = runner::read_status(session, &known).await?;
         let runner::UpOutcome {
             steps: applied,
             pending,
-        } = runner::up::<M>(session, steps, &mut |step| {
+        } = runner::up(session, &known, &status, steps, options, &mut |step| {
             ui.progress(format_args!(
                 "applied {} ({:.1} ms)",
                 step.name,
@@ -51,9 +58,7 @@ pub async fn apply<M: MigratorTrait>(
         })
         .await?;
         let grants = match grants {
-            Some(options) => Some(
-                reconcile_with_progress(ui, session, &history::table_name::<M>(), options).await?,
-            ),
+            Some(options) => Some(reconcile_with_progress(ui, session, options).await?),
             None => None,
         };
         Ok::<_, crate::error::Error>((applied, pending, grants))
@@ -68,6 +73,18 @@ pub async fn apply<M: MigratorTrait>(
         lock_wait_ms,
         grants,
     })
+}
+
+/// Converts a legacy `seaql_migrations` history and says so; the caller
+/// holds the locks.
+pub async fn convert_legacy(ui: Ui, session: &Session, known: &[Known]) -> Result<()> {
+    if let Some(rows) = runner::convert_legacy(session, known).await? {
+        ui.progress(format_args!(
+            "converted the old seaql_migrations history ({rows} row(s)) to Prisma's \
+             _prisma_migrations, and dropped seaql_migrations"
+        ));
+    }
+    Ok(())
 }
 
 impl std::fmt::Display for Applied {

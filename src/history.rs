@@ -1,134 +1,461 @@
-//! sea-orm-migration's history table, read and written the way sea-orm
-//! does, so `sea-orm-cli` and this runner can work on the same database.
+//! Prisma Migrate's history table, `_prisma_migrations`, read and written
+//! the way `prisma migrate deploy` does, so that the Prisma CLI and this
+//! tool read one history (README: "Living with the Prisma CLI").
 //!
-//! The table (`seaql_migrations` unless the migrator names another) lives in
-//! the managed schema and has two columns: `version`, the migration's name,
-//! and `applied_at`, Unix seconds. Reading never creates it, so `status`
-//! works for a role without DDL rights.
+//! The table is created with Prisma's own statement, in the managed
+//! schema. A migration's row is inserted with its checksum (SHA-256 of
+//! `migration.sql`), its start time and its name, then gets
+//! `applied_steps_count = 1` and `finished_at` when it is done: exactly
+//! Prisma's columns and values. Unlike Prisma, the tool writes the row in
+//! the migration's own transaction, so a failed migration leaves neither
+//! its objects nor a failed row behind. `resolve --applied` writes what
+//! Prisma's does (`logs = ''`, no steps).
+//!
+//! The previous history, sea-orm's `seaql_migrations` (`version`,
+//! `applied_at`), is still read, so a database from before the change can
+//! be converted once ([`convert_legacy`]). Reading never creates anything,
+//! so `status` works for a role without DDL rights.
 
 use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement};
-use sea_orm_migration::MigratorTrait;
-use sqlx::{AssertSqlSafe, Row};
+use sha2::{Digest, Sha256};
+use sqlx::{AssertSqlSafe, Row as _};
 
-use crate::error::{Code, Result};
+use crate::error::{Code, Error, Result};
 use crate::session::{Session, query_error};
-use crate::sql::{qualified, quote_ident};
+use crate::sql::qualified;
 
-/// One row of the history.
+/// Prisma Migrate's history table.
+pub const TABLE: &str = "_prisma_migrations";
+
+/// sea-orm-migration's history table, which this tool used before.
+pub const LEGACY_TABLE: &str = "seaql_migrations";
+
+/// Both history tables: never part of the schema the migrations define,
+/// never granted to the app role.
+pub const TABLES: [&str; 2] = [TABLE, LEGACY_TABLE];
+
+/// Prisma Migrate's statement for the table (prisma-engines'
+/// `sql-schema-connector`, checked against what Prisma 7.10 sends),
+/// qualified with the managed schema.
+fn create_statement(schema: &str) -> String {
+    format!(
+        "CREATE TABLE {} (\n    \
+         id                      VARCHAR(36) PRIMARY KEY NOT NULL,\n    \
+         checksum                VARCHAR(64) NOT NULL,\n    \
+         finished_at             TIMESTAMPTZ,\n    \
+         migration_name          VARCHAR(255) NOT NULL,\n    \
+         logs                    TEXT,\n    \
+         rolled_back_at          TIMESTAMPTZ,\n    \
+         started_at              TIMESTAMPTZ NOT NULL DEFAULT now(),\n    \
+         applied_steps_count     INTEGER NOT NULL DEFAULT 0\n)",
+        qualified(schema, TABLE)
+    )
+}
+
+/// One row of `_prisma_migrations`. Times are RFC 3339 in UTC.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Applied {
+pub struct Row {
+    pub id: String,
+    pub checksum: String,
+    pub finished_at: Option<String>,
+    pub migration_name: String,
+    pub logs: Option<String>,
+    pub rolled_back_at: Option<String>,
+    pub started_at: String,
+    pub applied_steps_count: i32,
+}
+
+impl Row {
+    /// Finished and not rolled back: the migration counts as applied.
+    pub fn applied(&self) -> bool {
+        self.finished_at.is_some() && self.rolled_back_at.is_none()
+    }
+
+    /// Neither finished nor rolled back: an earlier run failed (Prisma's
+    /// P3009).
+    pub fn failed(&self) -> bool {
+        self.finished_at.is_none() && self.rolled_back_at.is_none()
+    }
+}
+
+/// One row of the legacy `seaql_migrations`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LegacyRow {
+    /// The sea-orm migration name (`m20261129_000001_create_user_table`).
     pub version: String,
-    /// Unix seconds, as sea-orm records them.
+    /// Unix seconds.
     pub applied_at: i64,
 }
 
-/// The history table's name for migrator `M`.
-pub fn table_name<M: MigratorTrait>() -> String {
-    M::migration_table_name().to_string()
+/// Which history the managed schema has.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum History {
+    /// `_prisma_migrations`, oldest first.
+    Prisma(Vec<Row>),
+    /// Only the legacy `seaql_migrations`: to be converted.
+    Legacy(Vec<LegacyRow>),
+    /// Neither table.
+    None,
 }
 
-/// Does the managed schema exist?
-pub async fn schema_exists(session: &Session) -> Result<bool> {
-    sqlx::query("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $1)")
-        .bind(&session.schema)
-        .fetch_one(&session.pool)
-        .await
-        .map(|row| row.get(0))
-        .map_err(|e| query_error(&e, "look up the schema"))
+impl History {
+    /// The rows of `_prisma_migrations` (none for the other kinds).
+    pub fn rows(&self) -> &[Row] {
+        match self {
+            History::Prisma(rows) => rows,
+            _ => &[],
+        }
+    }
 }
 
-/// The applied migrations, oldest first; empty when the table does not exist.
-pub async fn read<M: MigratorTrait>(session: &Session) -> Result<Vec<Applied>> {
-    let table = table_name::<M>();
-    let exists: bool = sqlx::query(
-        "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_tables WHERE schemaname = $1 AND tablename = $2)",
+/// `migration.sql`'s checksum as Prisma records it: SHA-256, lower-case hex.
+pub fn checksum(sql: &str) -> String {
+    Sha256::digest(sql.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Whether `recorded` is the checksum of `sql`, or of its CRLF/LF variant,
+/// as Prisma accepts both (a checkout on Windows changes line endings).
+pub fn checksum_matches(recorded: &str, sql: &str) -> bool {
+    if recorded == checksum(sql) {
+        return true;
+    }
+    let lf = sql.replace("\r\n", "\n");
+    recorded == checksum(&lf) || recorded == checksum(&lf.replace('\n', "\r\n"))
+}
+
+const TIME: &str = "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'";
+
+/// The history of the managed schema; creates nothing.
+pub async fn read(session: &Session) -> Result<History> {
+    let row = sqlx::query(
+        "SELECT to_regclass(quote_ident($1) || '.' || quote_ident($2)) IS NOT NULL, \
+                to_regclass(quote_ident($1) || '.' || quote_ident($3)) IS NOT NULL",
     )
     .bind(&session.schema)
-    .bind(&table)
+    .bind(TABLE)
+    .bind(LEGACY_TABLE)
     .fetch_one(&session.pool)
     .await
-    .map(|row| row.get(0))
     .map_err(|e| query_error(&e, "look up the migration history"))?;
-    if !exists {
-        return Ok(Vec::new());
+    let (prisma, legacy): (bool, bool) = (row.get(0), row.get(1));
+    if prisma {
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT id, checksum, to_char(finished_at AT TIME ZONE 'UTC', {TIME}), migration_name, \
+                    logs, to_char(rolled_back_at AT TIME ZONE 'UTC', {TIME}), \
+                    to_char(started_at AT TIME ZONE 'UTC', {TIME}), applied_steps_count \
+             FROM {} ORDER BY started_at, migration_name",
+            qualified(&session.schema, TABLE)
+        )))
+        .fetch_all(&session.pool)
+        .await
+        .map_err(|e| query_error(&e, "read the migration history"))?;
+        return Ok(History::Prisma(
+            rows.into_iter()
+                .map(|r| Row {
+                    id: r.get(0),
+                    checksum: r.get(1),
+                    finished_at: r.get(2),
+                    migration_name: r.get(3),
+                    logs: r.get(4),
+                    rolled_back_at: r.get(5),
+                    started_at: r.get(6),
+                    applied_steps_count: r.get(7),
+                })
+                .collect(),
+        ));
     }
-    let rows = sqlx::query(AssertSqlSafe(format!(
-        "SELECT version, applied_at FROM {} ORDER BY version",
-        qualified(&session.schema, &table)
-    )))
+    if legacy {
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT version, applied_at FROM {} ORDER BY version",
+            qualified(&session.schema, LEGACY_TABLE)
+        )))
+        .fetch_all(&session.pool)
+        .await
+        .map_err(|e| query_error(&e, "read the old migration history"))?;
+        return Ok(History::Legacy(
+            rows.into_iter()
+                .map(|r| LegacyRow {
+                    version: r.get(0),
+                    applied_at: r.get(1),
+                })
+                .collect(),
+        ));
+    }
+    Ok(History::None)
+}
+
+/// The tables of the managed schema besides the history: with no history
+/// at all, their presence means the schema was built some other way
+/// (Prisma's P3005).
+pub async fn other_tables(session: &Session) -> Result<Vec<String>> {
+    let rows = sqlx::query(
+        "SELECT c.relname::text FROM pg_catalog.pg_class c \
+         JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+         WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') AND c.relname <> ALL($2) \
+         ORDER BY 1",
+    )
+    .bind(&session.schema)
+    .bind(TABLES.map(String::from).to_vec())
     .fetch_all(&session.pool)
     .await
-    .map_err(|e| query_error(&e, "read the migration history"))?;
-    Ok(rows
-        .into_iter()
-        .map(|row| Applied {
-            version: row.get(0),
-            applied_at: row.get(1),
-        })
-        .collect())
+    .map_err(|e| query_error(&e, "list the tables of the schema"))?;
+    Ok(rows.into_iter().map(|r| r.get(0)).collect())
 }
 
-/// Creates the managed schema when it is missing, then the history table,
-/// both with sea-orm's own statements.
-pub async fn install<M: MigratorTrait>(session: &Session) -> Result<()> {
-    if !schema_exists(session).await? {
-        sqlx::query(AssertSqlSafe(format!(
-            "CREATE SCHEMA IF NOT EXISTS {}",
-            quote_ident(&session.schema)
-        )))
-        .execute(&session.pool)
-        .await
-        .map_err(|e| query_error(&e, "create the schema"))?;
+/// Creates the managed schema when it is missing, then `_prisma_migrations`
+/// with Prisma's own statement when it is missing.
+pub async fn install(session: &Session) -> Result<()> {
+    let fail = |e: sqlx::Error| {
+        let mut e = query_error(&e, "create the migration history table");
+        e.hint = "connect as the role that owns the schema (DIRECT_URL), not the app role".into();
+        e
+    };
+    let schema = crate::sql::quote_ident(&session.schema);
+    sqlx::query(AssertSqlSafe(format!(
+        "CREATE SCHEMA IF NOT EXISTS {schema}"
+    )))
+    .execute(&session.pool)
+    .await
+    .map_err(fail)?;
+    let exists: bool =
+        sqlx::query("SELECT to_regclass(quote_ident($1) || '.' || quote_ident($2)) IS NOT NULL")
+            .bind(&session.schema)
+            .bind(TABLE)
+            .fetch_one(&session.pool)
+            .await
+            .map(|r| r.get(0))
+            .map_err(fail)?;
+    if !exists {
+        sqlx::query(AssertSqlSafe(create_statement(&session.schema)))
+            .execute(&session.pool)
+            .await
+            .map_err(fail)?;
     }
-    M::install(&session.db).await.map_err(|e| {
-        crate::error::Error::new(
-            Code::QueryFailed,
-            format!(
-                "could not create the migration history table: {}",
-                crate::session::describe_db_error(&e)
-            ),
-            "connect as the role that owns the schema (DIRECT_URL), not the app role",
-        )
-    })
+    Ok(())
 }
 
-/// Records `name` as applied, on `conn` (the migration's transaction).
-pub async fn record<C: ConnectionTrait>(
+fn statement(sql: String, values: Vec<sea_orm::Value>) -> Statement {
+    Statement::from_sql_and_values(DbBackend::Postgres, sql, values)
+}
+
+/// Starts the row of migration `name` (as `migrate deploy` does), on `conn`
+/// (the migration's transaction); returns its id.
+pub async fn start<C: ConnectionTrait>(
     conn: &C,
     schema: &str,
-    table: &str,
     name: &str,
+    checksum: &str,
+) -> std::result::Result<String, DbErr> {
+    let row = conn
+        .query_one_raw(statement(
+            format!(
+                "INSERT INTO {} (id, checksum, started_at, migration_name) \
+                 VALUES (gen_random_uuid()::text, $1, clock_timestamp(), $2) RETURNING id",
+                qualified(schema, TABLE)
+            ),
+            vec![checksum.into(), name.into()],
+        ))
+        .await?
+        .ok_or_else(|| DbErr::Custom("INSERT ... RETURNING gave no row".into()))?;
+    row.try_get("", "id")
+}
+
+/// Marks the row `id` finished (as `migrate deploy` does).
+pub async fn finish<C: ConnectionTrait>(
+    conn: &C,
+    schema: &str,
+    id: &str,
 ) -> std::result::Result<(), DbErr> {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64);
-    conn.execute_raw(Statement::from_sql_and_values(
-        DbBackend::Postgres,
+    conn.execute_raw(statement(
         format!(
-            "INSERT INTO {} (version, applied_at) VALUES ($1, $2)",
-            qualified(schema, table)
+            "UPDATE {} SET applied_steps_count = applied_steps_count + 1, \
+             finished_at = clock_timestamp() WHERE id = $1",
+            qualified(schema, TABLE)
         ),
-        [name.into(), now.into()],
+        vec![id.into()],
     ))
     .await
     .map(|_| ())
 }
 
-/// Removes `name` from the history, on `conn` (the rollback's transaction).
+/// Records migration `name` as applied in one statement: for migrations
+/// that ran outside a transaction, whose row is written after their last
+/// statement (`started_at` is when they began).
+pub async fn record_applied<C: ConnectionTrait>(
+    conn: &C,
+    schema: &str,
+    name: &str,
+    checksum: &str,
+    started_at: chrono::DateTime<chrono::Utc>,
+) -> std::result::Result<(), DbErr> {
+    conn.execute_raw(statement(
+        format!(
+            "INSERT INTO {} (id, checksum, started_at, finished_at, migration_name, applied_steps_count) \
+             VALUES (gen_random_uuid()::text, $1, to_timestamp($2), clock_timestamp(), $3, 1)",
+            qualified(schema, TABLE)
+        ),
+        vec![
+            checksum.into(),
+            (started_at.timestamp_micros() as f64 / 1e6).into(),
+            name.into(),
+        ],
+    ))
+    .await
+    .map(|_| ())
+}
+
+/// What `prisma migrate resolve --applied` writes: `logs = ''`, started
+/// and finished now, no steps.
+pub async fn record_resolved<C: ConnectionTrait>(
+    conn: &C,
+    schema: &str,
+    name: &str,
+    checksum: &str,
+) -> std::result::Result<(), DbErr> {
+    conn.execute_raw(statement(
+        format!(
+            "INSERT INTO {} (id, checksum, logs, started_at, finished_at, migration_name) \
+             VALUES (gen_random_uuid()::text, $1, '', clock_timestamp(), clock_timestamp(), $2)",
+            qualified(schema, TABLE)
+        ),
+        vec![checksum.into(), name.into()],
+    ))
+    .await
+    .map(|_| ())
+}
+
+/// Marks the failed rows of migration `name` rolled back (Prisma's
+/// `resolve --rolled-back`, and the first half of `resolve --applied`).
+pub async fn mark_rolled_back<C: ConnectionTrait>(
+    conn: &C,
+    schema: &str,
+    name: &str,
+) -> std::result::Result<u64, DbErr> {
+    conn.execute_raw(statement(
+        format!(
+            "UPDATE {} SET rolled_back_at = clock_timestamp() \
+             WHERE migration_name = $1 AND finished_at IS NULL AND rolled_back_at IS NULL",
+            qualified(schema, TABLE)
+        ),
+        vec![name.into()],
+    ))
+    .await
+    .map(|r| r.rows_affected())
+}
+
+/// Removes the applied row of migration `name` (a rollback), so Prisma
+/// would apply it again.
 pub async fn forget<C: ConnectionTrait>(
     conn: &C,
     schema: &str,
-    table: &str,
     name: &str,
 ) -> std::result::Result<(), DbErr> {
-    conn.execute_raw(Statement::from_sql_and_values(
-        DbBackend::Postgres,
+    conn.execute_raw(statement(
         format!(
-            "DELETE FROM {} WHERE version = $1",
-            qualified(schema, table)
+            "DELETE FROM {} WHERE migration_name = $1 AND finished_at IS NOT NULL \
+             AND rolled_back_at IS NULL",
+            qualified(schema, TABLE)
         ),
-        [name.into()],
+        vec![name.into()],
     ))
     .await
     .map(|_| ())
+}
+
+/// A migration the legacy history knows, with what its row becomes.
+pub struct Converted<'a> {
+    pub name: &'a str,
+    pub checksum: &'a str,
+}
+
+/// Converts a legacy `seaql_migrations` history into `_prisma_migrations`
+/// in one transaction: a row per applied migration, with the time it was
+/// applied and its file's checksum, then the old table is dropped. The
+/// caller holds the lock and has mapped every legacy row (`rows`) to its
+/// migration; returns how many rows were carried over.
+pub async fn convert_legacy(
+    session: &Session,
+    rows: &[(LegacyRow, Converted<'_>)],
+) -> Result<usize> {
+    let fail = |e: sqlx::Error| query_error(&e, "convert the seaql_migrations history");
+    install(session).await?;
+    let mut tx = session.pool.begin().await.map_err(fail)?;
+    for (legacy, to) in rows {
+        sqlx::query(AssertSqlSafe(format!(
+            "INSERT INTO {} (id, checksum, started_at, finished_at, migration_name, applied_steps_count) \
+             SELECT gen_random_uuid()::text, $1, to_timestamp($2), to_timestamp($2), $3, 1 \
+             WHERE NOT EXISTS (SELECT 1 FROM {0} WHERE migration_name = $3 \
+                               AND finished_at IS NOT NULL AND rolled_back_at IS NULL)",
+            qualified(&session.schema, TABLE)
+        )))
+        .bind(to.checksum)
+        .bind(legacy.applied_at as f64)
+        .bind(to.name)
+        .execute(&mut *tx)
+        .await
+        .map_err(fail)?;
+    }
+    sqlx::query(AssertSqlSafe(format!(
+        "DROP TABLE {}",
+        qualified(&session.schema, LEGACY_TABLE)
+    )))
+    .execute(&mut *tx)
+    .await
+    .map_err(fail)?;
+    tx.commit().await.map_err(fail)?;
+    Ok(rows.len())
+}
+
+/// A legacy row whose migration this binary does not have.
+pub fn unknown_legacy(version: &str) -> Error {
+    Error::new(
+        Code::MigrationsUnknownApplied,
+        format!("the old seaql_migrations history has {version}, which this binary does not know"),
+        "run a version of migrate that has this migration (it converts the history), or \
+         remove the row if the migration was abandoned",
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checksums_are_prismas() {
+        // FACTS: Prisma's own first migration deployed as 20250101000000_init.
+        let sql =
+            include_str!("../prisma/migrations/20261129000001_create_user_table/migration.sql");
+        assert_eq!(
+            checksum(sql),
+            "107c91d824bffb158f5c014822b922fa1776e0e58190e703a40fc1ef4e8f1a03"
+        );
+        let crlf = sql.replace('\n', "\r\n");
+        assert!(checksum_matches(&checksum(sql), &crlf));
+        assert!(checksum_matches(&checksum(&crlf), sql));
+        assert!(!checksum_matches(
+            &checksum(sql),
+            &format!("{sql}-- edited\n")
+        ));
+    }
+
+    #[test]
+    fn rows_applied_and_failed() {
+        let row = |finished: bool, rolled_back: bool| Row {
+            id: "1".into(),
+            checksum: "c".into(),
+            finished_at: finished.then(|| "t".to_string()),
+            migration_name: "m".into(),
+            logs: None,
+            rolled_back_at: rolled_back.then(|| "t".to_string()),
+            started_at: "t".into(),
+            applied_steps_count: 1,
+        };
+        assert!(row(true, false).applied() && !row(true, false).failed());
+        assert!(row(false, false).failed() && !row(false, false).applied());
+        assert!(!row(false, true).failed() && !row(false, true).applied());
+        assert!(!row(true, true).applied());
+    }
 }

@@ -32,13 +32,16 @@ pub(crate) mod error;
 pub(crate) mod grants;
 pub(crate) mod history;
 pub(crate) mod lock;
+pub(crate) mod migrations;
 pub(crate) mod net;
 pub(crate) mod output;
 pub(crate) mod prisma;
 pub(crate) mod runner;
+pub(crate) mod scaffold;
 pub(crate) mod secret;
 pub(crate) mod session;
 pub(crate) mod sql;
+pub(crate) mod workspace;
 
 #[cfg(test)]
 mod contract_tests;
@@ -63,14 +66,14 @@ pub mod testing {
 }
 
 use clap::Parser;
-use sea_orm_migration::MigratorTrait;
+use migration::prisma::PrismaMigrator;
 
 use crate::cli::Cli;
 use crate::output::Ui;
 
 /// Parses the command line, runs the command with migrator `M`, and maps
 /// the outcome to an exit status.
-pub fn main_with<M: MigratorTrait>() -> ExitCode {
+pub fn main_with<M: PrismaMigrator>() -> ExitCode {
     install_panic_hook();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,

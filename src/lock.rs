@@ -9,6 +9,10 @@
 //! ('x' || left(md5('impulse-db/' || current_database() || '/' || <schema>), 16))::bit(64)::bigint
 //! ```
 //!
+//! The commands that change the history also take Prisma Migrate's own
+//! key, [`PRISMA_KEY`], after this one. Both are taken by polling
+//! `pg_try_advisory_lock`, never by waiting inside `pg_advisory_lock`.
+//!
 //! Being a session lock, it is released when the session ends, including
 //! when the runner is killed; the server notices a dead client within a
 //! second on PostgreSQL 14+ (see `connect`).
@@ -24,15 +28,7 @@ use crate::session::{Session, query_error};
 pub const KEY_SQL: &str =
     "('x' || left(md5('impulse-db/' || current_database() || '/' || $1), 16))::bit(64)::bigint";
 
-/// Proof that the lock is held; release it with [`MigrationLock::release`].
-#[derive(Debug)]
-pub struct MigrationLock {
-    key: i64,
-    /// How long it took to get the lock.
-    pub waited: Duration,
-}
-
-/// Who holds the lock, as `pg_stat_activity` shows it.
+/// Who holds a lock, as `pg_stat_activity` shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Holder {
     pub pid: i32,
@@ -52,86 +48,142 @@ impl std::fmt::Display for Holder {
     }
 }
 
-/// Takes the lock, waiting at most `timeout` for another run to finish.
-pub async fn acquire(session: &Session, timeout: Duration) -> Result<MigrationLock> {
+/// Prisma Migrate's advisory lock key (`pg_advisory_lock(72707369)`):
+/// taken too by the commands that change the history, so that `prisma
+/// migrate deploy` and this tool never interleave.
+pub const PRISMA_KEY: i64 = 72707369;
+
+/// Which locks a command takes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// This tool's key only (`grant`).
+    Ours,
+    /// This tool's key, then Prisma Migrate's (`up`, `down`, `resolve`,
+    /// `baseline`).
+    WithPrisma,
+}
+
+/// Proof that the locks are held; release them with [`MigrationLock::release`].
+#[derive(Debug)]
+pub struct MigrationLock {
+    keys: Vec<i64>,
+    /// How long it took to get them.
+    pub waited: Duration,
+}
+
+/// The first and the longest pause between two attempts.
+const FIRST_PAUSE: Duration = Duration::from_millis(20);
+const LONGEST_PAUSE: Duration = Duration::from_millis(500);
+
+/// Takes the locks of `scope`, waiting at most `timeout` in all for other
+/// runs to finish.
+///
+/// Every attempt is `pg_try_advisory_lock`, with a growing pause between
+/// attempts, and never a wait inside `pg_advisory_lock`: a session blocked
+/// there holds a snapshot, and another session's `CREATE INDEX
+/// CONCURRENTLY` waits for it, so the two deadlock (README: "Deploying to a
+/// live database").
+pub async fn acquire(session: &Session, timeout: Duration, scope: Scope) -> Result<MigrationLock> {
     let started = Instant::now();
-    let row = sqlx::query(AssertSqlSafe(format!(
-        "WITH k AS (SELECT {KEY_SQL} AS key) SELECT key, pg_try_advisory_lock(key) FROM k"
-    )))
-    .bind(&session.schema)
-    .fetch_one(&session.pool)
-    .await
-    .map_err(|e| query_error(&e, "take the migration lock"))?;
-    let key: i64 = row.get(0);
-    if row.get::<bool, _>(1) {
-        return Ok(MigrationLock {
-            key,
-            waited: started.elapsed(),
-        });
+    let ours: i64 = sqlx::query(AssertSqlSafe(format!("SELECT {KEY_SQL}")))
+        .bind(&session.schema)
+        .fetch_one(&session.pool)
+        .await
+        .map(|row| row.get(0))
+        .map_err(|e| query_error(&e, "compute the migration lock's key"))?;
+    let mut keys = vec![ours];
+    if scope == Scope::WithPrisma {
+        keys.push(PRISMA_KEY);
     }
-
-    let holder = holder(session, key).await?;
-    if let Some(h) = &holder {
-        tracing::info!(
-            "waiting up to {}s for the migration lock held by {h}",
-            timeout.as_secs()
-        );
-    }
-    if !timeout.is_zero() {
-        // lock_timeout bounds the wait inside the server; 0 there would mean
-        // "forever", hence the check above.
-        let millis = timeout.as_millis().to_string();
-        let waited = async {
-            sqlx::query("SELECT set_config('lock_timeout', $1, false)")
-                .bind(&millis)
-                .execute(&session.pool)
-                .await?;
-            let result = sqlx::query("SELECT pg_advisory_lock($1)")
-                .bind(key)
-                .execute(&session.pool)
-                .await;
-            sqlx::query("RESET lock_timeout")
-                .execute(&session.pool)
-                .await?;
-            result
-        }
-        .await;
-        match waited {
-            Ok(_) => {
-                return Ok(MigrationLock {
-                    key,
-                    waited: started.elapsed(),
-                });
+    let deadline = started + timeout;
+    let mut held = Vec::new();
+    for key in keys {
+        match poll(session, key, deadline, timeout).await {
+            Ok(()) => held.push(key),
+            Err(e) => {
+                let _ = release_keys(session, &held).await;
+                return Err(e);
             }
-            Err(sqlx::Error::Database(db)) if db.code().as_deref() == Some("55P03") => {}
-            Err(e) => return Err(query_error(&e, "wait for the migration lock")),
         }
     }
+    Ok(MigrationLock {
+        keys: held,
+        waited: started.elapsed(),
+    })
+}
 
-    // Name whoever holds it now (it may have changed hands while we waited).
-    let holder = holder_or(session, key, holder).await;
-    let who = holder.map_or_else(
+/// Tries `key` until `deadline`; on timeout, names whoever holds it.
+async fn poll(session: &Session, key: i64, deadline: Instant, timeout: Duration) -> Result<()> {
+    let mut pause = FIRST_PAUSE;
+    let mut announced = false;
+    loop {
+        let got: bool = sqlx::query("SELECT pg_try_advisory_lock($1)")
+            .bind(key)
+            .fetch_one(&session.pool)
+            .await
+            .map(|row| row.get(0))
+            .map_err(|e| query_error(&e, "take the migration lock"))?;
+        if got {
+            return Ok(());
+        }
+        if !announced {
+            announced = true;
+            if let Ok(Some(h)) = holder(session, key).await {
+                tracing::info!(
+                    "waiting up to {}s for the {} held by {h}",
+                    timeout.as_secs(),
+                    lock_name(key)
+                );
+            }
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            break;
+        }
+        tokio::time::sleep(pause.min(deadline - now)).await;
+        pause = (pause * 2).min(LONGEST_PAUSE);
+    }
+    let who = holder(session, key).await.ok().flatten().map_or_else(
         || "another session (it could not be identified)".to_string(),
         |h| h.to_string(),
     );
+    let hint = if key == PRISMA_KEY {
+        "`prisma migrate deploy` (or `migrate dev`) is running: wait for it, or raise \
+         --lock-timeout; if that session is stuck, end it with SELECT pg_terminate_backend(<pid>)"
+    } else {
+        "another migration run is in progress: wait for it, or raise --lock-timeout; if that \
+         session is stuck, end it with SELECT pg_terminate_backend(<pid>)"
+    };
     Err(Error::new(
         Code::LockTimeout,
         format!(
-            "the migration lock on database \"{}\", schema \"{}\" was not acquired within {}s: it is held by {who}",
+            "the {} on database \"{}\", schema \"{}\" was not acquired within {}s: it is held by {who}",
+            lock_name(key),
             session.database,
             session.schema,
             timeout.as_secs()
         ),
-        "another migration run is in progress: wait for it, or raise --lock-timeout; if that \
-         session is stuck, end it with SELECT pg_terminate_backend(<pid>)",
+        hint,
     ))
 }
 
-async fn holder_or(session: &Session, key: i64, before: Option<Holder>) -> Option<Holder> {
-    match holder(session, key).await {
-        Ok(Some(h)) => Some(h),
-        _ => before,
+fn lock_name(key: i64) -> &'static str {
+    if key == PRISMA_KEY {
+        "Prisma Migrate lock (72707369)"
+    } else {
+        "migration lock"
     }
+}
+
+async fn release_keys(session: &Session, keys: &[i64]) -> Result<()> {
+    for key in keys.iter().rev() {
+        sqlx::query("SELECT pg_advisory_unlock($1)")
+            .bind(key)
+            .execute(&session.pool)
+            .await
+            .map_err(|e| query_error(&e, "release the migration lock"))?;
+    }
+    Ok(())
 }
 
 /// The session holding the lock `key` in this database, if any.
@@ -166,14 +218,9 @@ pub async fn holder(session: &Session, key: i64) -> Result<Option<Holder>> {
 }
 
 impl MigrationLock {
-    /// Releases the lock. Closing the session would release it too; doing it
-    /// explicitly lets the next run in as early as possible.
+    /// Releases the locks. Closing the session would release them too;
+    /// doing it explicitly lets the next run in as early as possible.
     pub async fn release(self, session: &Session) -> Result<()> {
-        sqlx::query("SELECT pg_advisory_unlock($1)")
-            .bind(self.key)
-            .execute(&session.pool)
-            .await
-            .map_err(|e| query_error(&e, "release the migration lock"))?;
-        Ok(())
+        release_keys(session, &self.keys).await
     }
 }

@@ -11,7 +11,7 @@
 
 use std::path::PathBuf;
 
-use sea_orm_migration::MigratorTrait;
+use migration::prisma::PrismaMigrator;
 
 use crate::cli::DevArgs;
 use crate::commands::{Ctx, dev_dir};
@@ -70,7 +70,7 @@ impl std::fmt::Display for StopReport {
 /// The database `migrate dev` creates and migrates.
 pub const DEV_DATABASE: &str = "impulse";
 
-pub async fn run<M: MigratorTrait>(ctx: &Ctx, args: &DevArgs) -> Result<Exit> {
+pub async fn run<M: PrismaMigrator>(ctx: &Ctx, args: &DevArgs) -> Result<Exit> {
     let root = dev_dir()?;
     if args.stop {
         return stop(ctx, &root);
@@ -101,7 +101,15 @@ pub async fn run<M: MigratorTrait>(ctx: &Ctx, args: &DevArgs) -> Result<Exit> {
         sync_password: Some((app_password.clone(), "local".to_string())),
     };
     let session = Session::open(&direct, ctx.connector.connect_timeout(&direct)).await?;
-    let applied = deploy::apply::<M>(ctx.ui, &session, ctx.lock_timeout, None, Some(&grants)).await;
+    let applied = deploy::apply::<M>(
+        ctx.ui,
+        &session,
+        ctx.lock_timeout,
+        None,
+        crate::runner::Options::default(),
+        Some(&grants),
+    )
+    .await;
     session.close().await;
     let Applied {
         applied, pending, ..

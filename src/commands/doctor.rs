@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use sea_orm_migration::MigratorTrait;
+use migration::prisma::PrismaMigrator;
 
 use crate::commands::Ctx;
 use crate::doctor;
@@ -11,7 +11,7 @@ use crate::error::{Exit, Result};
 /// Slack on top of `--connect-timeout` for the whole run.
 const MARGIN: Duration = Duration::from_secs(2);
 
-pub async fn run<M: MigratorTrait>(ctx: &Ctx) -> Result<Exit> {
+pub async fn run<M: PrismaMigrator>(ctx: &Ctx) -> Result<Exit> {
     let budget = ctx.connector.connect_timeout_default() + MARGIN;
     let report = doctor::run::<M>(&ctx.connector, budget).await;
     ctx.ui.result(&report);

@@ -1,11 +1,15 @@
-//! `migrate down`: roll back the most recent migrations under the lock.
+//! `migrate down`: roll back the most recent migrations under the locks,
+//! each with its `down.sql`; its `_prisma_migrations` row is deleted, so
+//! Prisma would apply it again.
 
-use sea_orm_migration::MigratorTrait;
+use migration::prisma::PrismaMigrator;
 
 use crate::cli::DownArgs;
 use crate::commands::Ctx;
 use crate::error::{Exit, Result};
+use crate::lock::{self, Scope};
 use crate::runner::{self, Step};
+use crate::{deploy, migrations};
 
 /// What `migrate down` prints.
 #[derive(Debug, serde::Serialize)]
@@ -26,9 +30,10 @@ impl std::fmt::Display for DownReport {
     }
 }
 
-pub async fn run<M: MigratorTrait>(ctx: &Ctx, args: &DownArgs) -> Result<Exit> {
+pub async fn run<M: PrismaMigrator>(ctx: &Ctx, args: &DownArgs) -> Result<Exit> {
+    let known = migrations::known::<M>()?;
     let (_, session) = ctx.migration_session().await?;
-    let lock = match crate::lock::acquire(&session, ctx.lock_timeout).await {
+    let lock = match lock::acquire(&session, ctx.lock_timeout, Scope::WithPrisma).await {
         Ok(lock) => lock,
         Err(e) => {
             session.close().await;
@@ -36,13 +41,28 @@ pub async fn run<M: MigratorTrait>(ctx: &Ctx, args: &DownArgs) -> Result<Exit> {
         }
     };
     let ui = ctx.ui;
-    let rolled_back = runner::down::<M>(&session, args.steps, &mut |step| {
-        ui.progress(format_args!(
-            "rolled back {} ({:.1} ms)",
-            step.name,
-            step.elapsed.as_secs_f64() * 1e3
-        ));
-    })
+    let rolled_back = async {
+        deploy::convert_legacy(ui, &session, &known).await?;
+        let status = runner::read_status(&session, &known).await?;
+        let options = runner::Options {
+            allow_edited: args.allow_edited,
+        };
+        runner::down(
+            &session,
+            &known,
+            &status,
+            args.steps,
+            options,
+            &mut |step| {
+                ui.progress(format_args!(
+                    "rolled back {} ({:.1} ms)",
+                    step.name,
+                    step.elapsed.as_secs_f64() * 1e3
+                ));
+            },
+        )
+        .await
+    }
     .await;
     let released = lock.release(&session).await;
     let (database, schema) = (session.database.clone(), session.schema.clone());

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use sea_orm_migration::MigratorTrait;
+use migration::prisma::PrismaMigrator;
 
 use crate::cli::EntitiesArgs;
 use crate::commands::Ctx;
@@ -82,12 +82,12 @@ impl std::fmt::Display for WriteReport {
     }
 }
 
-pub async fn run<M: MigratorTrait>(ctx: &Ctx, args: &EntitiesArgs) -> Result<Exit> {
-    let scratch = Scratch::migrated::<M>(ctx).await?;
+pub async fn run<M: PrismaMigrator>(ctx: &Ctx, args: &EntitiesArgs) -> Result<Exit> {
+    let scratch = Scratch::migrated::<M>(ctx, None).await?;
     let generated = codegen::generate(
         scratch.session.pool.clone(),
         &scratch.session.schema,
-        &history::table_name::<M>(),
+        &history::TABLES,
     )
     .await;
     scratch.drop_database(ctx).await;

@@ -1,15 +1,12 @@
 //! `migrate grant [--check] [--sync-password]`: least privilege for the app
 //! role, under the migration lock. `up` runs the same reconciliation.
 
-use sea_orm_migration::MigratorTrait;
-
 use crate::cli::GrantArgs;
 use crate::commands::Ctx;
 use crate::config::{self, Which};
 use crate::error::{Code, Error, Exit, Result};
 use crate::grants::Kind;
 use crate::grants::apply::{Options, Outcome, reconcile_with_progress};
-use crate::history;
 
 /// What `migrate grant` prints.
 #[derive(Debug, serde::Serialize)]
@@ -24,16 +21,16 @@ pub struct GrantReport {
     pub check: bool,
 }
 
-pub async fn run<M: MigratorTrait>(ctx: &Ctx, args: &GrantArgs) -> Result<Exit> {
+pub async fn run(ctx: &Ctx, args: &GrantArgs) -> Result<Exit> {
     let (resolved, session) = ctx.migration_session().await?;
     let result = async {
         let mut options = Options::for_connection(&ctx.connector, &resolved, !args.check).await?;
         if args.sync_password {
             options.sync_password = Some(app_secret_password(ctx).await?);
         }
-        let lock = crate::lock::acquire(&session, ctx.lock_timeout).await?;
-        let outcome =
-            reconcile_with_progress(ctx.ui, &session, &history::table_name::<M>(), &options).await;
+        let lock =
+            crate::lock::acquire(&session, ctx.lock_timeout, crate::lock::Scope::Ours).await?;
+        let outcome = reconcile_with_progress(ctx.ui, &session, &options).await;
         lock.release(&session).await?;
         outcome
     }

@@ -1,13 +1,16 @@
 //! One module per command; this one builds what they share and dispatches.
 
+pub mod baseline;
 pub mod dev;
 pub mod doctor;
 pub mod down;
 pub mod entities;
 pub mod grant;
 pub mod iam_token;
+pub mod import_prisma;
 pub mod new;
 pub mod prisma_check;
+pub mod resolve;
 pub mod scratch;
 pub mod status;
 pub mod up;
@@ -16,7 +19,7 @@ pub mod url;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use sea_orm_migration::MigratorTrait;
+use migration::prisma::PrismaMigrator;
 
 use crate::cli::{Cli, Command, GlobalArgs};
 use crate::config::{ConnFlags, DotEnv, Resolved, Sources, Which};
@@ -75,17 +78,23 @@ impl Ctx {
 }
 
 /// Runs the parsed command.
-pub async fn run<M: MigratorTrait>(cli: Cli, ui: Ui) -> Result<Exit> {
+pub async fn run<M: PrismaMigrator>(cli: Cli, ui: Ui) -> Result<Exit> {
     let ctx = Ctx::new(&cli.global, ui)?;
+    if cli.command.uses_migrations() {
+        crate::workspace::check_current(&M::directories())?;
+    }
     match cli.command {
         Command::Dev(args) => dev::run::<M>(&ctx, &args).await,
         Command::Up(args) => up::run::<M>(&ctx, &args).await,
         Command::Down(args) => down::run::<M>(&ctx, &args).await,
         Command::Status(args) => status::run::<M>(&ctx, &args).await,
-        Command::Grant(args) => grant::run::<M>(&ctx, &args).await,
+        Command::Grant(args) => grant::run(&ctx, &args).await,
         Command::Doctor => doctor::run::<M>(&ctx).await,
         Command::Entities(args) => entities::run::<M>(&ctx, &args).await,
         Command::New(args) => new::run(&ctx, &args),
+        Command::Resolve(args) => resolve::run::<M>(&ctx, &args).await,
+        Command::Baseline(args) => baseline::run::<M>(&ctx, &args).await,
+        Command::ImportPrisma(args) => import_prisma::run(&ctx, &args),
         Command::PrismaCheck(args) => prisma_check::run::<M>(&ctx, &args).await,
         Command::Url => url::run(&ctx).await,
         Command::IamToken => iam_token::run(&ctx).await,

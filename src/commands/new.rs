@@ -1,34 +1,36 @@
-//! `migrate new <name>`: a migration file from the project's template,
-//! registered in `migration/src/lib.rs`.
-//!
-//! The file is `m%Y%m%d_%H%M%S_<name>.rs` (UTC), and `lib.rs` is edited the
-//! way `sea-orm-cli migrate generate` edits it (a `mod` line after the last
-//! one, and the boxed list rebuilt from the `mod` lines), so both tools keep
-//! working on the same crate. The template holds raw SQL, the project's
-//! style: the SQL Prisma Migrate generates for the matching `schema.prisma`
-//! change, so the catalog stays identical to Prisma's.
+//! `migrate new <name>`: a new migration, as Prisma lays it out:
+//! `prisma/migrations/<YYYYMMDDHHMMSS>_<name>/migration.sql` (and an empty
+//! `down.sql`), plus its sea-orm migration `m<YYYYMMDD>_<HHMMSS>_<name>.rs`
+//! registered in `migration/src/lib.rs`. The SQL is written by hand (the
+//! SQL Prisma Migrate writes for the matching `schema.prisma` change, so
+//! the catalog stays Prisma's); the binary embeds it once rebuilt, which
+//! `cargo migrate up` does.
 
-use std::path::Path;
+use std::path::PathBuf;
 
 use regex::Regex;
 
 use crate::cli::NewArgs;
 use crate::commands::Ctx;
 use crate::error::{Code, Error, Exit, Result};
+use crate::scaffold;
 
 /// What `migrate new` prints.
 #[derive(Debug, serde::Serialize)]
 pub struct NewReport {
     pub ok: bool,
-    /// The migration's name, as the history records it.
+    /// The migration's name, as `_prisma_migrations` records it.
     pub migration: String,
-    /// The file written.
-    pub file: std::path::PathBuf,
+    /// The files written.
+    pub directory: PathBuf,
+    pub file: PathBuf,
+    /// What to do next.
+    pub next: String,
 }
 
 impl std::fmt::Display for NewReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}", self.file.display())
+        write!(f, "{}\nnext: {}", self.directory.display(), self.next)
     }
 }
 
@@ -51,8 +53,7 @@ pub fn run(ctx: &Ctx, args: &NewArgs) -> Result<Exit> {
             "run from the workspace root, or pass --migration-dir",
         )
     })?;
-    let module = format!("m{}_{name}", chrono::Utc::now().format("%Y%m%d_%H%M%S"));
-    if mod_names(&text)
+    if scaffold::mod_names(&text)
         .iter()
         .any(|m| m.ends_with(&format!("_{name}")))
     {
@@ -65,18 +66,40 @@ pub fn run(ctx: &Ctx, args: &NewArgs) -> Result<Exit> {
             "pick another name",
         ));
     }
+    let now = chrono::Utc::now();
+    let directory_name = format!("{}_{name}", now.format("%Y%m%d%H%M%S"));
+    let module = migration::prisma::module_name(&directory_name);
+    let directory = args.prisma_dir.join("migrations").join(&directory_name);
+    scaffold::create_dir(&directory)?;
+    let lock = args.prisma_dir.join("migrations/migration_lock.toml");
+    if !lock.exists() {
+        scaffold::write(&lock, scaffold::MIGRATION_LOCK)?;
+    }
+    scaffold::write_new(&directory.join("migration.sql"), &sql_template(name))?;
+    scaffold::write_new(
+        &directory.join("down.sql"),
+        "-- What undoes migration.sql, for `migrate down`.\n",
+    )?;
     let file = src.join(format!("{module}.rs"));
-    write_new(&file, &template(name))?;
-    let updated = register(&text, &module);
-    std::fs::write(&lib, updated).map_err(|e| io_error(&format!("write {}", lib.display()), e))?;
+    scaffold::write_new(
+        &file,
+        &scaffold::migration_module(&directory_name, &format!("{name}.")),
+    )?;
+    scaffold::write(&lib, &scaffold::register(&text, &module))?;
     ctx.ui.progress(format_args!(
-        "created {} and registered it in {}",
+        "created {} and {}, registered in {}",
+        directory.display(),
         file.display(),
         lib.display()
     ));
     ctx.ui.result(&NewReport {
         ok: true,
-        migration: module,
+        migration: directory_name,
+        next: format!(
+            "write the SQL in {} (and its reverse in down.sql), then `cargo migrate up`",
+            directory.join("migration.sql").display()
+        ),
+        directory,
         file,
     });
     Ok(Exit::Ok)
@@ -87,118 +110,20 @@ pub fn valid_name(name: &str) -> bool {
     Regex::new(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$").is_ok_and(|re| re.is_match(name))
 }
 
-fn mod_regex() -> Regex {
-    Regex::new(r"mod\s+(?P<name>m\d{8}_\d{6}_\w+);").expect("static regex")
-}
-
-fn mod_names(text: &str) -> Vec<String> {
-    mod_regex()
-        .captures_iter(text)
-        .map(|c| c["name"].to_string())
-        .collect()
-}
-
-/// `lib.rs` with `module` added: its `mod` line after the last one, and the
-/// `vec![...]` rebuilt from all `mod` lines in order (as sea-orm-cli does).
-pub fn register(text: &str, module: &str) -> String {
-    let mods: Vec<regex::Match> = mod_regex().find_iter(text).collect();
-    let insert_at = mods.last().map_or(text.len(), |m| {
-        // After the line of the last `mod`.
-        text[m.end()..]
-            .find('\n')
-            .map_or(text.len(), |nl| m.end() + nl + 1)
-    });
-    let mut updated = String::with_capacity(text.len() + 100);
-    updated.push_str(&text[..insert_at]);
-    updated.push_str(&format!("mod {module};\n"));
-    updated.push_str(&text[insert_at..]);
-
-    let mut names = mod_names(text);
-    names.push(module.to_string());
-    let boxed: String = names
-        .iter()
-        .map(|m| format!("            Box::new({m}::Migration),\n"))
-        .collect();
-    let list = format!("vec![\n{boxed}        ]\n");
-    let vec = Regex::new(r"vec!\[[\s\S]+\]\n").expect("static regex");
-    vec.replace(&updated, regex::NoExpand(&list)).into_owned()
-}
-
-fn template(name: &str) -> String {
+fn sql_template(name: &str) -> String {
     format!(
-        r##"//! {name}: what this migration changes, and why.
-//!
-//! Write the SQL Prisma Migrate generates for the matching change to
-//! `prisma/schema.prisma` (`npx prisma migrate diff --from-schema-datamodel
-//! OLD --to-schema-datamodel NEW --script`), so the Lambda's Prisma Client
-//! finds exactly the catalog it expects; `migrate prisma-check` verifies it.
-
-use sea_orm_migration::prelude::*;
-
-#[derive(DeriveMigrationName)]
-pub struct Migration;
-
-const UP: &str = r#"
-"#;
-
-const DOWN: &str = r#"
-"#;
-
-#[async_trait::async_trait]
-impl MigrationTrait for Migration {{
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {{
-        manager.get_connection().execute_unprepared(UP).await?;
-        Ok(())
-    }}
-
-    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {{
-        manager.get_connection().execute_unprepared(DOWN).await?;
-        Ok(())
-    }}
-}}
-"##
-    )
-}
-
-fn write_new(path: &Path, text: &str) -> Result<()> {
-    use std::io::Write;
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(path)
-        .map_err(|e| io_error(&format!("create {}", path.display()), e))?;
-    file.write_all(text.as_bytes())
-        .map_err(|e| io_error(&format!("write {}", path.display()), e))
-}
-
-fn io_error(doing: &str, e: std::io::Error) -> Error {
-    Error::new(
-        Code::NewIo,
-        format!("cannot {doing}: {e}"),
-        "check the path and its permissions",
+        "-- {name}\n\
+         -- Write the SQL Prisma Migrate would write for the matching change to\n\
+         -- prisma/schema.prisma, so the Lambda's Prisma Client finds the catalog it\n\
+         -- expects (`migrate prisma-check` verifies it). With Prisma 7:\n\
+         --   npx prisma migrate diff --from-migrations prisma/migrations \\\n\
+         --     --to-schema prisma/schema.prisma --script\n"
     )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    const LIB: &str = "pub use sea_orm_migration::prelude::*;\n\nmod m20261129_000001_create_user_table;\n\npub struct Migrator;\n\n#[async_trait::async_trait]\nimpl MigratorTrait for Migrator {\n    fn migrations() -> Vec<Box<dyn MigrationTrait>> {\n        vec![Box::new(m20261129_000001_create_user_table::Migration)]\n    }\n}\n";
-
-    #[test]
-    fn registers_like_sea_orm_cli() {
-        let updated = register(LIB, "m20261201_120000_add_user_nickname");
-        assert_eq!(
-            updated,
-            "pub use sea_orm_migration::prelude::*;\n\nmod m20261129_000001_create_user_table;\nmod m20261201_120000_add_user_nickname;\n\npub struct Migrator;\n\n#[async_trait::async_trait]\nimpl MigratorTrait for Migrator {\n    fn migrations() -> Vec<Box<dyn MigrationTrait>> {\n        vec![\n            Box::new(m20261129_000001_create_user_table::Migration),\n            Box::new(m20261201_120000_add_user_nickname::Migration),\n        ]\n    }\n}\n"
-        );
-        // And again on its own output.
-        let again = register(&updated, "m20261202_000000_more");
-        assert!(
-            again.contains("mod m20261201_120000_add_user_nickname;\nmod m20261202_000000_more;\n")
-        );
-        assert_eq!(again.matches("Box::new(").count(), 3);
-    }
 
     #[test]
     fn names_must_be_snake_case() {
@@ -210,5 +135,12 @@ mod tests {
         ] {
             assert!(!valid_name(bad), "{bad}");
         }
+    }
+
+    #[test]
+    fn the_template_names_prisma_7s_flags() {
+        let sql = sql_template("add_user_nickname");
+        assert!(sql.contains("--from-migrations") && sql.contains("--to-schema"));
+        assert!(!sql.contains("schema-datamodel"));
     }
 }

@@ -5,7 +5,7 @@
 //! Prisma's terms (`User.nickname: in schema.prisma, missing in the
 //! database`); exit 1 on any.
 
-use sea_orm_migration::MigratorTrait;
+use migration::prisma::PrismaMigrator;
 
 use crate::cli::PrismaCheckArgs;
 use crate::commands::Ctx;
@@ -44,7 +44,7 @@ impl std::fmt::Display for CheckReport {
     }
 }
 
-pub async fn run<M: MigratorTrait>(ctx: &Ctx, args: &PrismaCheckArgs) -> Result<Exit> {
+pub async fn run<M: PrismaMigrator>(ctx: &Ctx, args: &PrismaCheckArgs) -> Result<Exit> {
     let path = &args.schema;
     let text = std::fs::read_to_string(path).map_err(|e| {
         Error::new(
@@ -68,18 +68,17 @@ pub async fn run<M: MigratorTrait>(ctx: &Ctx, args: &PrismaCheckArgs) -> Result<
         )
     })?;
 
-    let history_table = history::table_name::<M>();
     let (actual, against) = if ctx.connector.sources().flags.database_url.is_some() {
         let (resolved, session) = ctx.migration_session().await?;
-        let actual = catalog::introspect(&session.db, &session.schema, &[&history_table]).await;
+        let actual = catalog::introspect(&session.db, &session.schema, &history::TABLES).await;
         session.close().await;
         (actual, resolved.redacted())
     } else {
-        let scratch = Scratch::migrated::<M>(ctx).await?;
+        let scratch = Scratch::migrated::<M>(ctx, None).await?;
         let actual = catalog::introspect(
             &scratch.session.db,
             &scratch.session.schema,
-            &[&history_table],
+            &history::TABLES,
         )
         .await;
         scratch.drop_database(ctx).await;

@@ -2,14 +2,14 @@
 //! that `migrate entities` generates from and `migrate prisma-check`
 //! compares with. Needs no configuration; dropped when done.
 
-use sea_orm_migration::MigratorTrait;
+use migration::prisma::PrismaMigrator;
 
 use crate::commands::{Ctx, dev_dir};
 use crate::devdb::Cluster;
 use crate::error::Result;
-use crate::runner;
 use crate::session::{self, Session};
 use crate::sql::quote_ident;
+use crate::{migrations, runner};
 
 /// A migrated scratch database and its session.
 pub struct Scratch {
@@ -20,8 +20,20 @@ pub struct Scratch {
 
 impl Scratch {
     /// Starts the local cluster if needed, creates a fresh database and
-    /// applies every migration of `M`.
-    pub async fn migrated<M: MigratorTrait>(ctx: &Ctx) -> Result<Self> {
+    /// applies the migrations of `M` (up to and including `through`, all
+    /// when `None`).
+    pub async fn migrated<M: PrismaMigrator>(ctx: &Ctx, through: Option<&str>) -> Result<Self> {
+        let known = migrations::known::<M>()?;
+        let steps = match through {
+            None => None,
+            Some(name) => Some(
+                known
+                    .iter()
+                    .position(|k| k.name == name)
+                    .map(|i| i as u32 + 1)
+                    .ok_or_else(|| unknown_migration(name))?,
+            ),
+        };
         let root = dev_dir()?;
         let mut cluster = Cluster::open_or_init(&root)?;
         if cluster.start()? {
@@ -45,7 +57,19 @@ impl Scratch {
         fresh?;
         let spec = cluster.superuser_spec(&name);
         let session = Session::open(&spec, ctx.connector.connect_timeout(&spec)).await?;
-        let applied = runner::up::<M>(&session, None, &mut |_| {}).await;
+        let applied = async {
+            let status = runner::read_status(&session, &known).await?;
+            runner::up(
+                &session,
+                &known,
+                &status,
+                steps,
+                runner::Options::default(),
+                &mut |_| {},
+            )
+            .await
+        }
+        .await;
         let scratch = Self {
             cluster,
             name,
@@ -82,6 +106,15 @@ impl Scratch {
             );
         }
     }
+}
+
+/// `name` is not a migration of this binary.
+pub fn unknown_migration(name: &str) -> crate::error::Error {
+    crate::error::Error::new(
+        crate::error::Code::ResolveRefused,
+        format!("there is no migration {name}"),
+        "use a directory name of prisma/migrations, as `migrate status` lists them",
+    )
 }
 
 /// A session as the local cluster's superuser on its `postgres` database,

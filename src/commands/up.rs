@@ -1,13 +1,14 @@
 //! `migrate up`: apply pending migrations under the lock, then bring the
 //! app role to least privilege (unless `--no-grants`).
 
-use sea_orm_migration::MigratorTrait;
+use migration::prisma::PrismaMigrator;
 
 use crate::cli::UpArgs;
 use crate::commands::Ctx;
 use crate::deploy::{self, Applied};
 use crate::error::{Exit, Result};
 use crate::grants::apply::Options;
+use crate::runner;
 
 /// What `migrate up` prints.
 #[derive(Debug, serde::Serialize)]
@@ -25,7 +26,7 @@ impl std::fmt::Display for UpReport {
     }
 }
 
-pub async fn run<M: MigratorTrait>(ctx: &Ctx, args: &UpArgs) -> Result<Exit> {
+pub async fn run<M: PrismaMigrator>(ctx: &Ctx, args: &UpArgs) -> Result<Exit> {
     let (resolved, session) = ctx.migration_session().await?;
     let applied = async {
         let grants = if args.no_grants {
@@ -38,6 +39,9 @@ pub async fn run<M: MigratorTrait>(ctx: &Ctx, args: &UpArgs) -> Result<Exit> {
             &session,
             ctx.lock_timeout,
             args.steps,
+            runner::Options {
+                allow_edited: args.allow_edited,
+            },
             grants.as_ref(),
         )
         .await

@@ -184,6 +184,14 @@ pub struct MigrationFacts {
     pub pending: Vec<String>,
     /// History rows of migrations this binary does not know.
     pub unknown: Vec<String>,
+    /// Started and never finished (Prisma's P3009), with when.
+    pub failed: Vec<(String, String)>,
+    /// Applied, but the file changed since: name, recorded and file checksums.
+    pub edited: Vec<(String, String, String)>,
+    /// No history, and these tables exist.
+    pub not_baselined: Vec<String>,
+    /// The history is still the old `seaql_migrations`.
+    pub legacy: bool,
 }
 
 /// The live schema against what the migrations define.

@@ -11,8 +11,8 @@
 
 use std::time::{Duration, Instant};
 
+use migration::prisma::PrismaMigrator;
 use sea_orm::{ConnectionTrait, TransactionTrait};
-use sea_orm_migration::{MigratorTrait, SchemaManager};
 use sqlx::Row;
 
 use super::facts::*;
@@ -20,6 +20,7 @@ use crate::config::{self, ConnSpec, Resolved, Which};
 use crate::connector::Connector;
 use crate::error::Code;
 use crate::grants::{self, Kind, WhenAppIsOwner};
+use crate::migrations::{self, Known};
 use crate::session::{self, Session};
 use crate::sql::quote_ident;
 use crate::{catalog, history, net, runner};
@@ -258,33 +259,27 @@ impl Walk<'_> {
     /// `privileges`, `migrations` and `schema`, through the admin session.
     /// `auth` is what the auth explanation found out about the app user:
     /// when it was typed in the wrong case, the role it meant is checked.
-    pub async fn database<M: MigratorTrait>(
+    pub async fn database<M: PrismaMigrator>(
         &self,
         admin: &Session,
         admin_resolved: &Resolved,
         auth: Option<&AuthFacts>,
     ) -> DatabaseFacts {
-        let history_table = history::table_name::<M>();
         let t = Instant::now();
-        let privileges = self
-            .privileges(admin, admin_resolved, auth, &history_table)
-            .await;
+        let privileges = self.privileges(admin, admin_resolved, auth).await;
         let privileges = Timed::new(privileges, t.elapsed());
 
         let t = Instant::now();
-        let status = runner::status::<M>(admin).await;
+        let known = migrations::known::<M>();
+        let status = match &known {
+            Ok(known) => runner::read_status(admin, known).await,
+            Err(e) => Err(e.clone()),
+        };
         let migrations = Timed::new(
-            status
-                .as_ref()
-                .map(|s| MigrationFacts {
-                    applied: s.applied().count(),
-                    pending: s.pending().map(|e| e.name.clone()).collect(),
-                    unknown: s.unknown.iter().map(|a| a.version.clone()).collect(),
-                })
-                .map_err(Clone::clone),
+            status.as_ref().map(migration_facts).map_err(Clone::clone),
             t.elapsed(),
         );
-        let Ok(status) = status else {
+        let (Ok(status), Ok(known)) = (status, known) else {
             return DatabaseFacts {
                 privileges,
                 migrations,
@@ -293,8 +288,8 @@ impl Walk<'_> {
         };
 
         let t = Instant::now();
-        let applied: Vec<String> = status.applied().map(|e| e.name.clone()).collect();
-        let schema = schema_facts::<M>(admin, &applied, &history_table).await;
+        let applied: Vec<&str> = status.applied().map(|e| e.name.as_str()).collect();
+        let schema = schema_facts(admin, &known, &applied).await;
         DatabaseFacts {
             privileges,
             migrations,
@@ -307,7 +302,6 @@ impl Walk<'_> {
         admin: &Session,
         admin_resolved: &Resolved,
         auth: Option<&AuthFacts>,
-        history_table: &str,
     ) -> PrivilegeFacts {
         let role =
             match grants::app_role(self.connector, admin_resolved, WhenAppIsOwner::Keep).await {
@@ -328,7 +322,7 @@ impl Walk<'_> {
             _ => role,
         };
         let iam = config::plan(self.connector.sources(), Which::App).is_ok_and(|p| p.iam.is_some());
-        match grants::introspect::read(admin, &role, history_table, iam).await {
+        match grants::introspect::read(admin, &role, iam).await {
             Ok(state) => {
                 let plan = grants::plan(&state);
                 let of = |kind| {
@@ -389,12 +383,43 @@ async fn lookup_role(session: &Session, user: &str) -> RoleLookup {
     }
 }
 
+/// The migrations check's facts from the status.
+fn migration_facts(s: &runner::Status) -> MigrationFacts {
+    MigrationFacts {
+        applied: s.applied().count(),
+        pending: s.pending().map(|e| e.name.clone()).collect(),
+        unknown: s.unknown.iter().map(|u| u.name.clone()).collect(),
+        failed: s
+            .entries
+            .iter()
+            .filter_map(|e| match &e.state {
+                runner::State::Failed { started_at, .. } => {
+                    Some((e.name.clone(), started_at.clone()))
+                }
+                _ => None,
+            })
+            .collect(),
+        edited: s
+            .edited()
+            .map(|(e, edited)| {
+                (
+                    e.name.clone(),
+                    edited.recorded_checksum.clone(),
+                    edited.file_checksum.clone(),
+                )
+            })
+            .collect(),
+        not_baselined: s.unbaselined_tables.clone(),
+        legacy: s.legacy,
+    }
+}
+
 /// The live schema against what the applied migrations define, and against
 /// what all of them define.
-async fn schema_facts<M: MigratorTrait>(
+async fn schema_facts(
     session: &Session,
-    applied: &[String],
-    history_table: &str,
+    known: &[Known],
+    applied: &[&str],
 ) -> Result<SchemaFacts, crate::error::Error> {
     let unreadable = |e: sea_orm::DbErr| {
         crate::error::Error::new(
@@ -407,20 +432,17 @@ async fn schema_facts<M: MigratorTrait>(
              temporary schema, rolled back)",
         )
     };
-    let all: Vec<String> = M::migrations()
-        .iter()
-        .map(|m| m.name().to_string())
-        .collect();
-    let expected_applied = expected_catalog::<M>(session, applied)
+    let all: Vec<&str> = known.iter().map(|k| k.name).collect();
+    let expected_applied = expected_catalog(session, known, applied)
         .await
         .map_err(unreadable)?;
     // A pending migration that fails to replay explains nothing.
     let expected_all = if all.len() == applied.len() {
         Some(expected_applied.clone())
     } else {
-        expected_catalog::<M>(session, &all).await.ok()
+        expected_catalog(session, known, &all).await.ok()
     };
-    let actual = catalog::introspect(&session.db, &session.schema, &[history_table])
+    let actual = catalog::introspect(&session.db, &session.schema, &history::TABLES)
         .await
         .map_err(unreadable)?;
     Ok(SchemaFacts {
@@ -438,9 +460,10 @@ async fn schema_facts<M: MigratorTrait>(
 
 /// What the migrations named in `which` create, built in a temporary schema
 /// inside a transaction that is rolled back: nothing persists.
-async fn expected_catalog<M: MigratorTrait>(
+async fn expected_catalog(
     session: &Session,
-    which: &[String],
+    known: &[Known],
+    which: &[&str],
 ) -> Result<crate::prisma::Catalog, sea_orm::DbErr> {
     let scratch = format!("impulse_db_doctor_{}", std::process::id());
     let txn = session.db.begin().await?;
@@ -450,15 +473,12 @@ async fn expected_catalog<M: MigratorTrait>(
             quote_ident(&scratch)
         ))
         .await?;
-        for migration in M::migrations() {
-            if which.iter().any(|a| a == migration.name()) {
-                migration.up(&SchemaManager::new(&txn)).await?;
-            }
+        for k in known.iter().filter(|k| which.contains(&k.name)) {
+            runner::run_up_on(&sea_orm_migration::SchemaManager::new(&txn), k).await?;
         }
         catalog::introspect(&txn, &scratch, &[]).await
     }
     .await;
-    // Rolled back explicitly on every path, before the session is used again.
     // Rolled back explicitly on every path, before the session is used again.
     txn.rollback().await?;
     built

@@ -23,7 +23,7 @@ pub mod verdict;
 
 use std::time::{Duration, Instant};
 
-use sea_orm_migration::MigratorTrait;
+use migration::prisma::PrismaMigrator;
 
 use crate::config::Which;
 use crate::connector::Connector;
@@ -63,14 +63,14 @@ pub struct Diagnosis {
 
 /// Gathers the facts within `budget` (the connect timeout plus a margin),
 /// then concludes.
-pub async fn run<M: MigratorTrait>(connector: &Connector, budget: Duration) -> Report {
+pub async fn run<M: PrismaMigrator>(connector: &Connector, budget: Duration) -> Report {
     let started = Instant::now();
     let facts = gather_facts::<M>(connector, started + budget).await;
     let (checks, diagnosis) = verdict::verdict(&facts);
     Report::new(checks, diagnosis, started.elapsed())
 }
 
-async fn gather_facts<M: MigratorTrait>(connector: &Connector, deadline: Instant) -> facts::Facts {
+async fn gather_facts<M: PrismaMigrator>(connector: &Connector, deadline: Instant) -> facts::Facts {
     // Each connection's network steps get their own bound, so one hanging
     // step cannot eat the whole budget; the whole run is bounded too.
     let walk = gather::Walk {

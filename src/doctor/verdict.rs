@@ -64,6 +64,9 @@ pub const PRODUCES: &[Code] = &[
     Code::PrivilegesMissing,
     Code::MigrationsPending,
     Code::MigrationsUnknownApplied,
+    Code::MigrationsFailed,
+    Code::MigrationsEdited,
+    Code::MigrationsNotBaselined,
     Code::SchemaDrift,
 ];
 
@@ -579,43 +582,83 @@ fn database(v: &mut Verdict, db: &DatabaseFacts) {
         }
         Ok(status) => status,
     };
+    let mut problems = Vec::new();
+    if let Some((name, started_at)) = status.failed.first() {
+        problems.push(Error::new(
+            Code::MigrationsFailed,
+            format!("migration {name} started at {started_at} and never finished"),
+            format!(
+                "find out what it left behind, then `migrate resolve --rolled-back {name}` (it \
+                 runs again) or `migrate resolve --applied {name}` (finished by hand)"
+            ),
+        ));
+    }
     if !status.unknown.is_empty() {
-        v.fail(
+        problems.push(Error::new(
+            Code::MigrationsUnknownApplied,
+            format!(
+                "the database has migrations this binary does not know: {}",
+                status.unknown.join(", ")
+            ),
+            "the database was migrated by a newer version: deploy that version (or one that \
+             includes these migrations) instead of this one",
+        ));
+    }
+    if !status.not_baselined.is_empty() {
+        problems.push(Error::new(
+            Code::MigrationsNotBaselined,
+            format!(
+                "the schema has tables ({}) but no migration history",
+                status.not_baselined.join(", ")
+            ),
+            "record the migrations it already matches with `migrate baseline` (it compares \
+             first), or import a Prisma history with `migrate import-prisma`",
+        ));
+    }
+    if let Some((name, recorded, file)) = status.edited.first() {
+        problems.push(Error::new(
+            Code::MigrationsEdited,
+            format!(
+                "migration {name} was applied with checksum {recorded}, but its migration.sql now has {file}"
+            ),
+            "restore the applied migration.sql and put the change in a new migration",
+        ));
+    }
+    if !status.pending.is_empty() {
+        problems.push(Error::new(
+            Code::MigrationsPending,
+            format!(
+                "{} migration(s) pending: {}",
+                status.pending.len(),
+                status.pending.join(", ")
+            ),
+            "run `migrate up` with the migration connection (the deploy job)",
+        ));
+    }
+    match problems.split_first() {
+        Some((first, rest)) => {
+            v.fail(WHO, "migrations", m.elapsed, first);
+            for e in rest {
+                v.diagnose(e.code, e.message.clone(), e.hint.clone());
+            }
+        }
+        None if status.legacy => v.record(
             WHO,
             "migrations",
             m.elapsed,
-            &Error::new(
-                Code::MigrationsUnknownApplied,
-                format!(
-                    "the database has migrations this binary does not know: {}",
-                    status.unknown.join(", ")
-                ),
-                "the database was migrated by a newer version: deploy that version (or one that \
-                 includes these migrations) instead of this one",
+            Status::Warn,
+            format!(
+                "{} applied, none pending; the history is still sea-orm's seaql_migrations",
+                status.applied
             ),
-        );
-    } else if status.pending.is_empty() {
-        v.pass(
+            Some("the next `migrate up` converts it to Prisma's _prisma_migrations".into()),
+        ),
+        None => v.pass(
             WHO,
             "migrations",
             m.elapsed,
             format!("{} applied, none pending", status.applied),
-        );
-    } else {
-        v.fail(
-            WHO,
-            "migrations",
-            m.elapsed,
-            &Error::new(
-                Code::MigrationsPending,
-                format!(
-                    "{} migration(s) pending: {}",
-                    status.pending.len(),
-                    status.pending.join(", ")
-                ),
-                "run `migrate up` with the migration connection (the deploy job)",
-            ),
-        );
+        ),
     }
     if let Some(schema) = &db.schema {
         schema_check(v, schema, status);
@@ -655,6 +698,17 @@ fn schema_check(
         return;
     }
     let line = |d: &crate::catalog::Difference| format!("{}: {}", d.path, d.message);
+    if !status.not_baselined.is_empty() {
+        v.record(
+            WHO,
+            "schema",
+            schema.elapsed,
+            Status::Warn,
+            "with no history there is nothing to compare the schema with".to_string(),
+            Some("`migrate baseline` compares it with the migrations and records them".into()),
+        );
+        return;
+    }
     if !status.unknown.is_empty() {
         v.record(
             WHO,

@@ -67,14 +67,12 @@ pub struct Outcome {
 /// Reads, plans and (with `apply`) fixes the app role's privileges.
 pub async fn reconcile(
     session: &Session,
-    history_table: &str,
     options: &Options,
     on_change: &mut dyn FnMut(&Change),
 ) -> Result<Outcome> {
     let mut retried = false;
     loop {
-        let state =
-            introspect::read(session, &options.app_role, history_table, options.iam).await?;
+        let state = introspect::read(session, &options.app_role, options.iam).await?;
         let plan = plan(&state);
         let mut outcome = Outcome {
             app_role: options.app_role.clone(),
@@ -211,10 +209,9 @@ fn classify(e: &sqlx::Error, what: &str) -> Failure {
 pub async fn reconcile_with_progress(
     ui: Ui,
     session: &Session,
-    history_table: &str,
     options: &Options,
 ) -> Result<Outcome> {
-    let outcome = reconcile(session, history_table, options, &mut |change| {
+    let outcome = reconcile(session, options, &mut |change| {
         ui.progress(describe(change))
     })
     .await?;

@@ -14,12 +14,7 @@ use crate::error::Result;
 use crate::session::{Session, query_error};
 
 /// Reads the state for app role `app_role`.
-pub async fn read(
-    session: &Session,
-    app_role: &str,
-    history_table: &str,
-    iam: bool,
-) -> Result<State> {
+pub async fn read(session: &Session, app_role: &str, iam: bool) -> Result<State> {
     let fail = |e: sqlx::Error| query_error(&e, "read the privileges from the catalog");
     // Before PostgreSQL 16, CREATEROLE may alter and grant any role but a
     // superuser; from 16 on, only roles it holds the ADMIN option on.
@@ -117,7 +112,7 @@ pub async fn read(
     let mut state = State {
         database: session.database.clone(),
         schema: session.schema.clone(),
-        history_table: history_table.to_string(),
+        history_tables: crate::history::TABLES.map(String::from).to_vec(),
         migration_role: me.get(0),
         app_role: app_role.to_string(),
         app,

@@ -77,7 +77,8 @@ pub struct AppRole {
 pub struct State {
     pub database: String,
     pub schema: String,
-    pub history_table: String,
+    /// The history tables, which the app role may not touch.
+    pub history_tables: Vec<String>,
     /// `current_user` of the migration connection.
     pub migration_role: String,
     pub app_role: String,
@@ -418,7 +419,7 @@ pub fn plan(state: &State) -> Plan {
     });
     for table in &state.tables {
         let name = quote_ident(&table.name);
-        let required: &[&str] = if table.name == state.history_table {
+        let required: &[&str] = if state.history_tables.contains(&table.name) {
             &[]
         } else {
             &TABLE_PRIVILEGES

@@ -24,7 +24,7 @@ fn fresh() -> State {
     State {
         database: "impulse".into(),
         schema: "public".into(),
-        history_table: "seaql_migrations".into(),
+        history_tables: vec!["_prisma_migrations".into(), "seaql_migrations".into()],
         migration_role: "migrator".into(),
         app_role: "impulse_app".into(),
         app: Some(AppRole {

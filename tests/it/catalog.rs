@@ -18,17 +18,17 @@ JOIN pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
 LEFT JOIN pg_collation co ON co.oid = a.attcollation AND a.attcollation <> 0
 WHERE n.nspname = 'public' AND c.relkind = 'r' AND a.attnum > 0 AND NOT a.attisdropped
-  AND c.relname <> 'seaql_migrations'
+  AND c.relname <> '_prisma_migrations'
 UNION ALL
 SELECT 'constraint ' || c.relname || '.' || con.conname || ' ' || con.contype::text || ' '
     || pg_get_constraintdef(con.oid)
 FROM pg_constraint con
 JOIN pg_class c ON c.oid = con.conrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE n.nspname = 'public' AND c.relname <> 'seaql_migrations'
+WHERE n.nspname = 'public' AND c.relname <> '_prisma_migrations'
 UNION ALL
 SELECT 'index ' || indexname || ' ' || indexdef
-FROM pg_indexes WHERE schemaname = 'public' AND tablename <> 'seaql_migrations'
+FROM pg_indexes WHERE schemaname = 'public' AND tablename <> '_prisma_migrations'
 UNION ALL
 SELECT 'sequence ' || s.relname || ' type=' || format_type(q.seqtypid, NULL)
     || ' start=' || q.seqstart || ' inc=' || q.seqincrement || ' min=' || q.seqmin
@@ -46,7 +46,7 @@ UNION ALL
 SELECT 'table ' || c.relname || ' kind=' || c.relkind::text || ' persistence=' || c.relpersistence::text
     || ' rls=' || c.relrowsecurity
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm') AND c.relname <> 'seaql_migrations'
+WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm') AND c.relname <> '_prisma_migrations'
 ORDER BY 1
 "#;
 

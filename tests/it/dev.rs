@@ -20,7 +20,7 @@ fn dev_creates_migrates_reuses_and_stops_a_local_cluster() {
     assert!(
         first
             .stderr
-            .contains("applied m20261129_000001_create_user_table"),
+            .contains("applied 20261129000001_create_user_table"),
         "{first}"
     );
     let var = |out: &Out, name: &str| -> String {

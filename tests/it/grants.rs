@@ -70,9 +70,9 @@ fn after_up_the_app_role_has_exactly_least_privilege() {
         r#"CREATE TABLE scratch.child ("u" int REFERENCES public."User"("id"))"#,
         "CREATE VIEW v AS SELECT 1",
         "CREATE TEMP TABLE t (id int)",
-        "SELECT * FROM seaql_migrations",
-        "INSERT INTO seaql_migrations VALUES ('m_fake', 0)",
-        "DELETE FROM seaql_migrations",
+        "SELECT * FROM _prisma_migrations",
+        "INSERT INTO _prisma_migrations (id, checksum, migration_name) VALUES ('x', 'y', 'm_fake')",
+        "DELETE FROM _prisma_migrations",
     ] {
         denied(&db, &app, &password, sql);
     }

@@ -212,8 +212,8 @@ fn a_killed_run_lets_go_of_the_lock_within_a_second_from_14() {
     assert_eq!(
         db.history("public"),
         [
-            "m20261129_000001_create_user_table",
-            "m20261129_000002_fixture_half"
+            "20261129000001_create_user_table",
+            "20261129000002_fixture_half"
         ]
     );
     assert!(!db.table_exists("public", "Slow"), "rolled back");

@@ -182,7 +182,7 @@ fn the_master_user_runs_up_grant_status_doctor_and_down() {
     up.expect(0);
     assert_eq!(
         up.json()["applied"][0]["name"],
-        "m20261129_000001_create_user_table"
+        "20261129000001_create_user_table"
     );
     assert!(
         up.stderr
@@ -203,7 +203,7 @@ fn the_master_user_runs_up_grant_status_doctor_and_down() {
     assert_eq!(app_sql(r#"SELECT count(*) FROM "User""#), "1");
     app_sql(r#"UPDATE "User" SET "name" = 'Ada L.'"#);
     app_sql(r#"DELETE FROM "User""#);
-    let history = db.psql_as(&app, APP_PASSWORD, "SELECT * FROM seaql_migrations");
+    let history = db.psql_as(&app, APP_PASSWORD, "SELECT * FROM _prisma_migrations");
     assert!(
         history.unwrap_err().contains("42501"),
         "no access to the history"

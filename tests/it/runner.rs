@@ -6,9 +6,10 @@ use std::time::{Duration, Instant};
 
 use crate::support::{Out, pg, wait_until};
 
-const FIRST: &str = "m20261129_000001_create_user_table";
-const HALF: &str = "m20261129_000002_fixture_half";
-const SLOW: &str = "m20261129_000003_fixture_slow";
+const FIRST: &str = "20261129000001_create_user_table";
+const HALF: &str = "20261129000002_fixture_half";
+const SLOW: &str = "20261129000003_fixture_slow";
+const INDEX: &str = "20261129000004_fixture_concurrent_index";
 
 #[test]
 fn up_status_down_round_trip() {
@@ -25,7 +26,7 @@ fn up_status_down_round_trip() {
     assert_eq!(json["migrations"][0]["status"], "pending");
     db.run(db.migrate().args(["status", "--check"])).expect(1);
     // status creates nothing, not even the history table.
-    assert!(!db.table_exists("public", "seaql_migrations"));
+    assert!(!db.table_exists("public", "_prisma_migrations"));
 
     let up = db.run(db.migrate().args(["up", "--format", "json"]));
     up.expect(0);
@@ -74,8 +75,8 @@ fn steps_limit_up_and_down() {
     assert_eq!(db.history("public"), [FIRST]);
     db.run(db.fixtures().arg("up").env("FIXTURE_FAIL", "0"))
         .expect(0);
-    assert_eq!(db.history("public"), [FIRST, HALF, SLOW]);
-    db.run(db.fixtures().args(["down", "--steps", "2"]))
+    assert_eq!(db.history("public"), [FIRST, HALF, SLOW, INDEX]);
+    db.run(db.fixtures().args(["down", "--steps", "3"]))
         .expect(0);
     assert_eq!(db.history("public"), [FIRST]);
     assert!(!db.table_exists("public", "Half") && !db.table_exists("public", "Slow"));
@@ -111,6 +112,11 @@ fn concurrent_ups_apply_each_migration_exactly_once() {
             "round {round}: exactly one run applies the migration"
         );
         assert_eq!(db.history("public"), [FIRST], "round {round}");
+        assert_eq!(
+            db.psql("SELECT count(*) FROM _prisma_migrations"),
+            "1",
+            "round {round}: one row, finished"
+        );
         assert!(db.table_exists("public", "User"));
     }
 }
@@ -171,7 +177,7 @@ fn a_failing_migration_leaves_nothing_behind() {
 
     db.run(db.fixtures().arg("up").env("FIXTURE_FAIL", "0"))
         .expect(0);
-    assert_eq!(db.history("public"), [FIRST, HALF, SLOW]);
+    assert_eq!(db.history("public"), [FIRST, HALF, SLOW, INDEX]);
 }
 
 #[test]
@@ -209,7 +215,7 @@ fn kill_9_during_a_migration_leaves_a_consistent_database() {
     let out = db.run(db.fixtures().args(["up", "--lock-timeout", "20"]));
     out.expect(0);
     assert!(out.elapsed < Duration::from_secs(10), "{out}");
-    assert_eq!(db.history("public"), [FIRST, HALF, SLOW]);
+    assert_eq!(db.history("public"), [FIRST, HALF, SLOW, INDEX]);
 }
 
 #[test]
@@ -221,7 +227,7 @@ fn prisma_schema_parameter_selects_the_schema() {
     assert!(db.table_exists("App Data", "User"));
     assert_eq!(db.history("App Data"), [FIRST]);
     assert!(!db.table_exists("public", "User"));
-    assert!(!db.table_exists("public", "seaql_migrations"));
+    assert!(!db.table_exists("public", "_prisma_migrations"));
     // The public schema of the same database still has it pending.
     db.run(db.migrate().args(["status", "--check"])).expect(1);
 }

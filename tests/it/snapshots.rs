@@ -60,7 +60,10 @@ fn normalize(text: &str, db: Option<&TestDb>) -> String {
         (r"port(\s+)\d{4,5}", "port$1[port]"),
         (r"\d+(\.\d+)? ?ms\b", "[t] ms"),
         (r#""(elapsed_ms|lock_wait_ms)": [0-9.e-]+"#, r#""$1": [t]"#),
-        (r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d(:\d\d)?(Z| UTC)?", "[time]"),
+        (
+            r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d(:\d\d(\.\d+)?)?(Z| UTC)?",
+            "[time]",
+        ),
         (r"pid \d+", "pid [pid]"),
         (
             r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b",
@@ -343,15 +346,19 @@ fn schema_commands() {
         ]),
         &[],
     );
+    let stamps = |text: &str| {
+        let text = Regex::new(r"m\d{8}_\d{6}_")
+            .unwrap()
+            .replace_all(text, "m[timestamp]_")
+            .into_owned();
+        Regex::new(r"\b\d{14}_")
+            .unwrap()
+            .replace_all(&text, "[timestamp]_")
+            .into_owned()
+    };
     let created = Out {
-        stdout: Regex::new(r"m\d{8}_\d{6}_")
-            .unwrap()
-            .replace_all(&created.stdout, "m[timestamp]_")
-            .into_owned(),
-        stderr: Regex::new(r"m\d{8}_\d{6}_")
-            .unwrap()
-            .replace_all(&created.stderr, "m[timestamp]_")
-            .into_owned(),
+        stdout: stamps(&created.stdout),
+        stderr: stamps(&created.stderr),
         ..created
     };
     snap("new_json", &created, None);

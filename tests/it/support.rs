@@ -378,7 +378,8 @@ impl TestDb {
     /// The migrations recorded in the history table, oldest first.
     pub fn history(&self, schema: &str) -> Vec<String> {
         let out = self.psql(&format!(
-            "SELECT version FROM \"{schema}\".seaql_migrations ORDER BY version"
+            "SELECT migration_name FROM \"{schema}\"._prisma_migrations \
+             WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL ORDER BY migration_name"
         ));
         out.lines().map(String::from).collect()
     }

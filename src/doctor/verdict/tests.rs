@@ -123,6 +123,7 @@ fn healthy_database() -> DatabaseFacts {
             applied: 1,
             pending: vec![],
             unknown: vec![],
+            ..Default::default()
         })),
         schema: Some(t(Ok(SchemaFacts {
             tables: 1,
@@ -187,6 +188,7 @@ fn pending(f: &mut DatabaseFacts, names: &[&str]) {
         applied: 1,
         pending: names.iter().map(|n| n.to_string()).collect(),
         unknown: vec![],
+        ..Default::default()
     }));
 }
 
@@ -353,10 +355,45 @@ fn cases() -> Vec<(&'static str, Facts, Vec<Code>)> {
                     applied: 1,
                     pending: vec![],
                     unknown: vec!["m9".into()],
+                    ..Default::default()
                 }));
                 schema(d, &["Post"], None);
             }),
             vec![MigrationsUnknownApplied],
+        ),
+        (
+            "failed run",
+            with_database(facts(healthy(Which::App)), |d| {
+                d.migrations = t(Ok(MigrationFacts {
+                    applied: 1,
+                    failed: vec![("m2".into(), "2026-11-29T10:00:00Z".into())],
+                    pending: vec!["m3".into()],
+                    ..Default::default()
+                }));
+            }),
+            vec![MigrationsFailed, MigrationsPending],
+        ),
+        (
+            "edited",
+            with_database(facts(healthy(Which::App)), |d| {
+                d.migrations = t(Ok(MigrationFacts {
+                    applied: 1,
+                    edited: vec![("m1".into(), "aaa".into(), "bbb".into())],
+                    ..Default::default()
+                }));
+            }),
+            vec![MigrationsEdited],
+        ),
+        (
+            "not baselined",
+            with_database(facts(healthy(Which::App)), |d| {
+                d.migrations = t(Ok(MigrationFacts {
+                    pending: vec!["m1".into()],
+                    not_baselined: vec!["User".into()],
+                    ..Default::default()
+                }));
+            }),
+            vec![MigrationsNotBaselined, MigrationsPending],
         ),
         (
             "drift",
@@ -477,6 +514,7 @@ fn with_unknown_migrations_the_schema_is_not_judged() {
             applied: 1,
             pending: vec![],
             unknown: vec!["m9_newer".into()],
+            ..Default::default()
         }));
         schema(d, &["Post"], None);
     });

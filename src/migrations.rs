@@ -1,0 +1,114 @@
+//! The binary's migrations: each sea-orm migration of the migrator joined
+//! with the Prisma directory it stands for (`migration::prisma`).
+//!
+//! The join is checked every time: a directory without a migration (a
+//! teammate's `prisma migrate dev`, say) or a migration without a directory
+//! is refused, and so is a migrator whose list is not in the directories'
+//! name order, which is the order Prisma applies them in.
+
+use migration::prisma::{Directory, PrismaMigrator, module_name};
+use sea_orm_migration::MigrationTrait;
+
+use crate::error::{Code, Error, Result};
+use crate::history;
+
+/// One migration of the binary.
+pub struct Known {
+    /// The directory's name, the migration's name in `_prisma_migrations`.
+    pub name: &'static str,
+    pub directory: Directory,
+    /// SHA-256 of `migration.sql`, as Prisma records it.
+    pub checksum: String,
+    pub migration: Box<dyn MigrationTrait>,
+}
+
+impl std::fmt::Debug for Known {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Known")
+            .field("name", &self.name)
+            .field("checksum", &self.checksum)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Known {
+    /// The migration must run outside a transaction (its sea-orm
+    /// migration says so).
+    pub fn outside_transaction(&self) -> bool {
+        self.migration.use_transaction() == Some(false)
+    }
+}
+
+/// The migrations of `M`, in directory order.
+pub fn known<M: PrismaMigrator>() -> Result<Vec<Known>> {
+    let directories = M::directories();
+    let mut migrations: Vec<Option<Box<dyn MigrationTrait>>> =
+        M::migrations().into_iter().map(Some).collect();
+    let names: Vec<String> = migrations
+        .iter()
+        .flatten()
+        .map(|m| m.name().to_string())
+        .collect();
+    if let Some(orphan) = names
+        .iter()
+        .find(|n| !directories.iter().any(|d| &module_name(d.name) == *n))
+    {
+        return Err(Error::new(
+            Code::MigrationsUnregistered,
+            format!("migration {orphan} has no directory in prisma/migrations"),
+            "restore its directory (prisma/migrations/<YYYYMMDDHHMMSS>_<name>/migration.sql), \
+             or remove the migration from migration/src/lib.rs",
+        ));
+    }
+    let mut known = Vec::with_capacity(directories.len());
+    for directory in directories {
+        let module = module_name(directory.name);
+        let Some(index) = names.iter().position(|n| *n == module) else {
+            return Err(Error::new(
+                Code::MigrationsUnregistered,
+                format!(
+                    "prisma/migrations/{} has no sea-orm migration ({module}) in migration/src",
+                    directory.name
+                ),
+                "register it with `migrate import-prisma` (it writes the migration and adds it \
+                 to migration/src/lib.rs), then rebuild",
+            ));
+        };
+        if index != known.len() {
+            return Err(Error::new(
+                Code::MigrationsUnregistered,
+                format!(
+                    "migration/src/lib.rs lists {module} out of the order of prisma/migrations"
+                ),
+                "list the migrations in the order of their directories' names (the order Prisma \
+                 applies them in); `migrate import-prisma` rewrites the list",
+            ));
+        }
+        let Some(migration) = migrations.get_mut(index).and_then(Option::take) else {
+            return Err(Error::internal(format!("migration {module} listed twice")));
+        };
+        known.push(Known {
+            name: directory.name,
+            checksum: history::checksum(directory.migration_sql),
+            directory,
+            migration,
+        });
+    }
+    Ok(known)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_projects_migrations_join_their_directories() {
+        let known = known::<migration::Migrator>().unwrap();
+        assert_eq!(known[0].name, "20261129000001_create_user_table");
+        assert_eq!(
+            known[0].migration.name(),
+            "m20261129_000001_create_user_table"
+        );
+        assert!(!known[0].outside_transaction());
+    }
+}

@@ -1,0 +1,146 @@
+//! The checkout this binary may be running in, and whether the binary is
+//! current for it.
+//!
+//! The migrations are compiled in, so that the deploy binary is
+//! self-contained. Inside the workspace that is also a trap: after `migrate
+//! new`, `import-prisma` or a teammate's `prisma migrate dev`, an old
+//! binary would report "nothing pending" for migrations it has never seen.
+//! So when the current directory (or one above it) is the workspace, its
+//! `prisma/migrations` is compared with what the binary embeds, names and
+//! checksums, and a difference is refused with the rebuild command.
+
+use std::path::{Path, PathBuf};
+
+use migration::prisma::Directory;
+
+use crate::error::{Code, Error, Result};
+use crate::history;
+
+/// The workspace root at or above `start`: a directory holding both
+/// `prisma/migrations` and the migration crate (`migration/src/lib.rs`).
+pub fn root_from(start: &Path) -> Option<PathBuf> {
+    start
+        .ancestors()
+        .find(|d| d.join("prisma/migrations").is_dir() && d.join("migration/src/lib.rs").is_file())
+        .map(Path::to_path_buf)
+}
+
+/// The directories of `dir` (`prisma/migrations`): name and migration.sql,
+/// in name order.
+pub fn read_directories(dir: &Path) -> Result<Vec<(String, String)>> {
+    let unreadable = |e: std::io::Error| {
+        Error::new(
+            Code::MigrationsStaleBinary,
+            format!("cannot read {}: {e}", dir.display()),
+            "check the permissions of prisma/migrations",
+        )
+    };
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(unreadable)?.flatten() {
+        let path = entry.path().join("migration.sql");
+        if !path.is_file() {
+            continue;
+        }
+        let Some(name) = entry.file_name().to_str().map(String::from) else {
+            continue;
+        };
+        let sql = std::fs::read_to_string(&path).map_err(unreadable)?;
+        found.push((name, sql));
+    }
+    found.sort();
+    Ok(found)
+}
+
+/// Refuses to go on when the binary's embedded migrations differ from the
+/// workspace's (only inside the workspace; elsewhere, e.g. a deploy job
+/// with the binary alone, there is nothing to compare).
+pub fn check_current(embedded: &[Directory]) -> Result<()> {
+    let Ok(cwd) = std::env::current_dir() else {
+        return Ok(());
+    };
+    let Some(root) = root_from(&cwd) else {
+        return Ok(());
+    };
+    let files = read_directories(&root.join("prisma/migrations"))?;
+    let differences = compare(embedded, &files);
+    if differences.is_empty() {
+        return Ok(());
+    }
+    Err(Error::new(
+        Code::MigrationsStaleBinary,
+        format!(
+            "this migrate binary was built from other migrations than {}: {}",
+            root.join("prisma/migrations").display(),
+            differences.join("; ")
+        ),
+        "rebuild it: in the workspace, run the tool as `cargo migrate <command>` (a cargo \
+         alias that builds first), or `cargo build --release`",
+    ))
+}
+
+/// What differs between the embedded directories and the files. Pure.
+pub fn compare(embedded: &[Directory], files: &[(String, String)]) -> Vec<String> {
+    let mut out = Vec::new();
+    for (name, sql) in files {
+        match embedded.iter().find(|d| d.name == name) {
+            None => out.push(format!("{name} is new in prisma/migrations")),
+            Some(d) if d.migration_sql != sql => out.push(format!(
+                "{name}/migration.sql changed (file {}, binary {})",
+                short(&history::checksum(sql)),
+                short(&history::checksum(d.migration_sql))
+            )),
+            Some(_) => {}
+        }
+    }
+    for d in embedded {
+        if !files.iter().any(|(name, _)| name == d.name) {
+            out.push(format!("{} is gone from prisma/migrations", d.name));
+        }
+    }
+    out
+}
+
+fn short(checksum: &str) -> &str {
+    &checksum[..checksum.len().min(12)]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const A: Directory = Directory {
+        name: "20250101000000_a",
+        migration_sql: "CREATE TABLE a ();\n",
+        down_sql: None,
+    };
+
+    #[test]
+    fn names_and_contents_are_compared() {
+        let same = [("20250101000000_a".to_string(), A.migration_sql.to_string())];
+        assert!(compare(&[A], &same).is_empty());
+        let added = [
+            same[0].clone(),
+            ("20250102000000_b".to_string(), "SELECT 1;\n".to_string()),
+        ];
+        assert_eq!(
+            compare(&[A], &added),
+            ["20250102000000_b is new in prisma/migrations"]
+        );
+        let edited = [(
+            "20250101000000_a".to_string(),
+            "CREATE TABLE a (x int);\n".to_string(),
+        )];
+        assert!(compare(&[A], &edited)[0].starts_with("20250101000000_a/migration.sql changed"));
+        assert_eq!(
+            compare(&[A], &[]),
+            ["20250101000000_a is gone from prisma/migrations"]
+        );
+    }
+
+    #[test]
+    fn the_workspace_is_found_from_below() {
+        let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+        assert_eq!(root_from(&repo.join("src/doctor")).as_deref(), Some(repo));
+        assert_eq!(root_from(Path::new("/")), None);
+    }
+}
