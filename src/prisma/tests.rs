@@ -599,3 +599,15 @@ fn malformed_input_never_panics() {
         }
     }
 }
+
+#[test]
+fn prisma_6_and_prisma_7_datasources_derive_the_same_catalog() {
+    // Prisma 6 keeps the URL in the schema; Prisma 7 in prisma.config.ts.
+    let model =
+        "model User {\n  id    Int    @id @default(autoincrement())\n  email String @unique\n}\n";
+    let six = format!(
+        "datasource db {{\n  provider  = \"postgresql\"\n  url       = env(\"DATABASE_URL\")\n  directUrl = env(\"DIRECT_URL\")\n}}\n\n{model}"
+    );
+    let seven = format!("datasource db {{\n  provider = \"postgresql\"\n}}\n\n{model}");
+    assert_eq!(catalog_of(&six), catalog_of(&seven));
+}

@@ -553,3 +553,45 @@ fn pooler_as_the_migration_connection() {
         "{out}"
     );
 }
+
+#[test]
+fn migrations_failed_edited_and_not_baselined() {
+    let (db, app) = deployed("dochist");
+    db.psql(
+        "INSERT INTO _prisma_migrations (id, checksum, started_at, migration_name) \
+         VALUES ('failed-run', 'x', now(), '20261129000002_fixture_half')",
+    );
+    let mut cmd = bin(crate::support::fixtures_binary());
+    cmd.args(["doctor", "--format", "json"])
+        .env("DATABASE_URL", app_url(&db, &app, APP_PASSWORD))
+        .env("DIRECT_URL", db.url());
+    expect_codes(&db, &mut cmd, &["migrations.failed", "migrations.pending"]);
+
+    let (db, app) = deployed("docedited");
+    db.psql("UPDATE _prisma_migrations SET checksum = repeat('0', 64)");
+    expect_codes(
+        &db,
+        &mut doctor_cmd(&db, &app_url(&db, &app, APP_PASSWORD)),
+        &["migrations.edited"],
+    );
+
+    let db = pg().new_db("docnobase");
+    db.psql_as_owner(include_str!(
+        "../../prisma/migrations/20261129000001_create_user_table/migration.sql"
+    ))
+    .unwrap();
+    let out = expect_codes(
+        &db,
+        &mut doctor_cmd(&db, &db.url()),
+        &[
+            "privileges.excess",
+            "migrations.not_baselined",
+            "migrations.pending",
+        ],
+    );
+    assert_eq!(
+        check(&out, "database", "schema")["status"],
+        "warn",
+        "not drift"
+    );
+}

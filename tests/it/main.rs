@@ -1,6 +1,7 @@
 //! End-to-end tests: the built binaries against a real PostgreSQL started by
 //! the tests themselves (see `support`). One crate, so it links once.
 
+mod adoption;
 mod catalog;
 mod config;
 mod credentials;
@@ -8,11 +9,15 @@ mod dev;
 mod doctor;
 mod entity;
 mod grants;
+mod history;
 mod moto;
 mod pg_versions;
 mod pgbouncer;
+mod prisma_cli;
+mod prisma_history;
 mod rds;
 mod runner;
 mod schema_changes;
 mod snapshots;
 mod support;
+mod workspace_copy;

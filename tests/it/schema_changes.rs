@@ -3,9 +3,9 @@
 //! and every kind of drift is caught.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use crate::support::{Out, TestDb, bin, empty_dir, pg};
+use crate::workspace_copy::{build, copy_workspace, migrate_in, released};
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -169,30 +169,16 @@ fn new_rejects_names_that_are_not_snake_case() {
 
 /// The workflow of the README on a copy of the workspace: change
 /// schema.prisma, see prisma-check fail, write the migration with `migrate
-/// new`, see prisma-check pass and entities --check fail, regenerate, and
-/// the workspace compiles. It builds the copy (its own cached target
-/// directory), so it runs on its own: `scripts/test` runs it after the rest.
+/// new`, see the old binary refuse, prisma-check pass with the rebuilt one
+/// and entities --check fail, regenerate, and the workspace compiles. It
+/// builds the copy (its own cached target directory), so it runs on its
+/// own: `scripts/test` runs it after the rest.
 #[test]
 #[ignore = "builds a copy of the workspace; scripts/test runs it on its own"]
 fn walkthrough_add_a_column() {
-    let copy = empty_dir().join("workspace");
-    let status = Command::new("sh")
-        .arg("-c")
-        .arg(format!(
-            "mkdir -p '{0}' && cd '{1}' && git ls-files -co --exclude-standard | \
-             tar -cf - -T - | tar -xf - -C '{0}'",
-            copy.display(),
-            repo().display()
-        ))
-        .status()
-        .unwrap();
-    assert!(status.success(), "copy the workspace");
-    let migrate = |binary: &Path, args: &[&str]| {
-        let mut cmd = bin(binary);
-        cmd.args(args).current_dir(&copy);
-        Out::capture(&mut cmd, &[])
-    };
-    let released = PathBuf::from(env!("CARGO_BIN_EXE_migrate"));
+    let copy = copy_workspace();
+    let migrate = |binary: &Path, args: &[&str]| migrate_in(&copy, binary, args, &[]);
+    let released = released();
 
     // 1. schema.prisma gains a field: prisma-check names it.
     let schema = copy.join("prisma/schema.prisma");
@@ -213,49 +199,38 @@ fn walkthrough_add_a_column() {
         "{out}"
     );
 
-    // 2. The migration, from the template.
-    let out = migrate(&released, &["new", "add_user_nickname"]);
+    // 2. The migration: its directory, its SQL, its sea-orm migration.
+    let out = migrate(&released, &["new", "add_user_nickname", "--format", "json"]);
     out.expect(0);
-    let file = PathBuf::from(out.stdout.trim());
-    let file = if file.is_absolute() {
-        file
-    } else {
-        copy.join(file)
-    };
+    let directory = copy.join(out.json()["directory"].as_str().unwrap());
     assert!(
-        file.file_name()
+        directory
+            .file_name()
             .unwrap()
             .to_str()
             .unwrap()
-            .ends_with("_add_user_nickname.rs")
+            .ends_with("_add_user_nickname")
     );
-    let body = std::fs::read_to_string(&file).unwrap();
-    let body = body
-        .replacen("const UP: &str = r#\"\n\"#;", "const UP: &str = r#\"\n-- AlterTable\nALTER TABLE \"User\" ADD COLUMN     \"nickname\" TEXT;\n\"#;", 1)
-        .replacen("const DOWN: &str = r#\"\n\"#;", "const DOWN: &str = r#\"\nALTER TABLE \"User\" DROP COLUMN \"nickname\";\n\"#;", 1);
-    std::fs::write(&file, body).unwrap();
+    std::fs::write(
+        directory.join("migration.sql"),
+        "-- AlterTable\nALTER TABLE \"User\" ADD COLUMN     \"nickname\" TEXT;\n",
+    )
+    .unwrap();
+    std::fs::write(
+        directory.join("down.sql"),
+        "-- AlterTable\nALTER TABLE \"User\" DROP COLUMN \"nickname\";\n",
+    )
+    .unwrap();
     let lib = std::fs::read_to_string(copy.join("migration/src/lib.rs")).unwrap();
     assert!(lib.contains("_add_user_nickname::Migration),"), "{lib}");
 
+    // The binary built before the new directory refuses, naming the fix.
+    let stale = migrate(&released, &["prisma-check", "--format", "json"]);
+    let error = stale.error(2, "migrations.stale_binary");
+    assert!(Out::hint(&error).contains("cargo migrate"), "{stale}");
+
     // 3. Built with the new migration: prisma-check passes, entities are stale.
-    let target = std::env::var_os("HOME")
-        .map(|h| PathBuf::from(h).join(".cache/impulse-db/walkthrough-target"))
-        .unwrap_or_else(|| std::env::temp_dir().join("impulse-db-walkthrough-target"));
-    let build = || {
-        let out = Command::new("cargo")
-            .args(["build", "--workspace", "--offline", "--quiet"])
-            .env("CARGO_TARGET_DIR", &target)
-            .current_dir(&copy)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "the copy builds:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
-    build();
-    let built = target.join("debug/migrate");
+    let built = build(&copy);
     migrate(&built, &["prisma-check"]).expect(0);
     let out = migrate(&built, &["entities", "--check"]);
     out.expect(1);
@@ -270,6 +245,6 @@ fn walkthrough_add_a_column() {
     let again = migrate(&built, &["entities"]);
     again.expect(0);
     assert!(again.stdout.contains("is up to date"), "{again}");
-    build();
+    build(&copy);
     migrate(&built, &["dev", "--stop"]).expect(0);
 }
