@@ -10,6 +10,8 @@
 
 use chrono::{DateTime, FixedOffset, NaiveDateTime, NaiveTime, Timelike};
 
+pub use super::model::PgType;
+
 /// PostgreSQL's identifier length limit in bytes (NAMEDATALEN - 1).
 pub const MAX_IDENTIFIER_BYTES: usize = 63;
 
@@ -93,44 +95,6 @@ pub fn serial_sequence_name(table: &str, column: &str) -> String {
     let table_part = truncate_bytes(table, table_len);
     let column_part = truncate_bytes(column, column_len);
     format!("{table_part}_{column_part}_seq")
-}
-
-/// A column type, as far as its printed forms are concerned.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PgType {
-    SmallInt,
-    Integer,
-    BigInt,
-    Oid,
-    Real,
-    DoublePrecision,
-    /// `numeric(p,s)`, or plain `numeric`.
-    Numeric(Option<(u32, u32)>),
-    Money,
-    Boolean,
-    Text,
-    VarChar(Option<u32>),
-    /// `character(n)`; without a length it is `character(1)`.
-    Char(Option<u32>),
-    Citext,
-    Uuid,
-    Xml,
-    Inet,
-    /// `bit(n)`; without a length it is `bit(1)`.
-    Bit(Option<u32>),
-    VarBit(Option<u32>),
-    Bytea,
-    Date,
-    Time(Option<u32>),
-    Timetz(Option<u32>),
-    Timestamp(Option<u32>),
-    Timestamptz(Option<u32>),
-    Json,
-    Jsonb,
-    /// An enum type, by its database name.
-    Enum(String),
-    /// `Unsupported("...")`: the type as the schema spells it.
-    Unsupported(String),
 }
 
 fn with_length(base: &str, length: Option<u32>) -> String {
@@ -479,7 +443,8 @@ pub fn bytea_text(base64: &str) -> Option<String> {
     Some(out)
 }
 
-fn decode_base64(input: &str) -> Option<Vec<u8>> {
+/// Base64 (the standard alphabet, padding optional) to bytes.
+pub fn decode_base64(input: &str) -> Option<Vec<u8>> {
     fn sextet(c: u8) -> Option<u32> {
         Some(match c {
             b'A'..=b'Z' => (c - b'A') as u32,
@@ -507,6 +472,15 @@ fn decode_base64(input: &str) -> Option<Vec<u8>> {
         }
     }
     (bits < 6).then_some(out)
+}
+
+/// A Prisma `DateTime` default (RFC 3339) as Prisma's engine prints it
+/// into the SQL: `2020-01-01 00:00:00 +02:00`.
+pub fn prisma_datetime(value: &str) -> Option<String> {
+    let parsed: DateTime<FixedOffset> = DateTime::parse_from_rfc3339(value)
+        .or_else(|_| value.parse::<DateTime<FixedOffset>>())
+        .ok()?;
+    Some(parsed.to_string())
 }
 
 /// A Prisma `DateTime` default (RFC 3339), as the output function of the

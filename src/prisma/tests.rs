@@ -21,7 +21,15 @@ const WIDE: &str = include_str!("testdata/wide.prisma");
 
 fn catalog_of(schema: &str) -> Catalog {
     let parsed = parse(schema).unwrap_or_else(|e| panic!("parse: {e}"));
-    derive(&parsed).unwrap_or_else(|e| panic!("derive: {e}"))
+    let catalog = derive(&parsed).unwrap_or_else(|e| panic!("derive: {e}"));
+    // The type value and its printed form agree.
+    for table in catalog.tables.values() {
+        for c in &table.columns {
+            let list = if c.column_type.list { "[]" } else { "" };
+            assert_eq!(format!("{}{list}", c.column_type.base.format()), c.data_type);
+        }
+    }
+    catalog
 }
 
 /// The catalog one fact per line, sorted, as `testdata/catalog.sql` prints
@@ -55,7 +63,7 @@ fn dump(catalog: &Catalog) -> String {
                 "index {name} | {} | {} | {}",
                 i.name,
                 if i.unique { "unique" } else { "plain" },
-                i.columns.join(", ")
+                i.column_names().collect::<Vec<_>>().join(", ")
             ));
         }
         for f in &table.foreign_keys {
@@ -74,14 +82,56 @@ fn dump(catalog: &Catalog) -> String {
     lines.join("\n") + "\n"
 }
 
+/// A column without `@default`, its type value read off the `format_type`
+/// spellings these tests use.
 fn column(name: &str, data_type: &str, nullable: bool, default: Option<&str>) -> Column {
+    let (base, list) = match data_type.strip_suffix("[]") {
+        Some(base) => (base, true),
+        None => (data_type, false),
+    };
+    let base = match base {
+        "integer" => PgType::Integer,
+        "bigint" => PgType::BigInt,
+        "text" => PgType::Text,
+        "boolean" => PgType::Boolean,
+        "jsonb" => PgType::Jsonb,
+        "bytea" => PgType::Bytea,
+        "double precision" => PgType::DoublePrecision,
+        "\"Role\"" => PgType::Enum("Role".into()),
+        "character varying(500)" => PgType::VarChar(Some(500)),
+        "character varying(255)" => PgType::VarChar(Some(255)),
+        "numeric(4,2)" => PgType::Numeric(Some((4, 2))),
+        "timestamp(3) without time zone" => PgType::Timestamp(Some(3)),
+        "timestamp(6) with time zone" => PgType::Timestamptz(Some(6)),
+        other => panic!("add {other} to the test's type table"),
+    };
     Column {
         name: name.to_string(),
         field: Some(name.to_string()),
         data_type: data_type.to_string(),
+        column_type: ColumnType { base, list },
         nullable,
         default: default.map(str::to_string),
+        serial: None,
+        prisma_default: None,
     }
+}
+
+/// `column` with what its `@default(...)` says.
+fn with_default(mut column: Column, default: PrismaDefault) -> Column {
+    if default == PrismaDefault::Autoincrement {
+        column.serial = Some(format!(
+            "{}_seq",
+            column
+                .default
+                .as_deref()
+                .and_then(|d| d.strip_prefix("nextval('\""))
+                .and_then(|d| d.strip_suffix("_seq\"'::regclass)"))
+                .unwrap_or_default()
+        ));
+    }
+    column.prisma_default = Some(default);
+    column
 }
 
 fn strings(items: &[&str]) -> Vec<String> {
@@ -98,8 +148,15 @@ fn constraint(name: &str, columns: &[&str]) -> Option<Constraint> {
 fn index(name: &str, columns: &[&str], unique: bool) -> Index {
     Index {
         name: name.to_string(),
-        columns: strings(columns),
+        columns: columns
+            .iter()
+            .map(|c| IndexColumn {
+                name: c.to_string(),
+                sort: None,
+            })
+            .collect(),
         unique,
+        method: IndexMethod::BTree,
     }
 }
 
@@ -136,20 +193,29 @@ fn rich_schema_derives_the_catalog_of_its_migration() {
                     name: "User".to_string(),
                     model: Some("User".to_string()),
                     columns: vec![
-                        column(
-                            "id",
-                            "integer",
-                            false,
-                            Some("nextval('\"User_id_seq\"'::regclass)"),
+                        with_default(
+                            column(
+                                "id",
+                                "integer",
+                                false,
+                                Some("nextval('\"User_id_seq\"'::regclass)"),
+                            ),
+                            PrismaDefault::Autoincrement,
                         ),
                         column("email", "text", false, None),
                         column("name", "text", true, None),
-                        column("role", "\"Role\"", false, Some("'USER'::\"Role\"")),
-                        column(
-                            "createdAt",
-                            "timestamp(3) without time zone",
-                            false,
-                            Some("CURRENT_TIMESTAMP"),
+                        with_default(
+                            column("role", "\"Role\"", false, Some("'USER'::\"Role\"")),
+                            PrismaDefault::Value(PrismaValue::Enum("USER".into())),
+                        ),
+                        with_default(
+                            column(
+                                "createdAt",
+                                "timestamp(3) without time zone",
+                                false,
+                                Some("CURRENT_TIMESTAMP"),
+                            ),
+                            PrismaDefault::Now,
                         ),
                         column("updatedAt", "timestamp(3) without time zone", false, None),
                     ],
@@ -164,11 +230,14 @@ fn rich_schema_derives_the_catalog_of_its_migration() {
                     name: "Profile".to_string(),
                     model: Some("Profile".to_string()),
                     columns: vec![
-                        column(
-                            "id",
-                            "integer",
-                            false,
-                            Some("nextval('\"Profile_id_seq\"'::regclass)"),
+                        with_default(
+                            column(
+                                "id",
+                                "integer",
+                                false,
+                                Some("nextval('\"Profile_id_seq\"'::regclass)"),
+                            ),
+                            PrismaDefault::Autoincrement,
                         ),
                         column("bio", "character varying(500)", false, None),
                         column("userId", "integer", false, None),
@@ -190,23 +259,36 @@ fn rich_schema_derives_the_catalog_of_its_migration() {
                     name: "posts".to_string(),
                     model: Some("Post".to_string()),
                     columns: vec![
-                        column("id", "text", false, None),
+                        with_default(
+                            column("id", "text", false, None),
+                            PrismaDefault::Client("uuid".into()),
+                        ),
                         column("title", "character varying(255)", false, None),
                         column("body", "text", true, None),
-                        column("published", "boolean", false, Some("false")),
-                        column("views", "bigint", false, Some("0")),
+                        with_default(
+                            column("published", "boolean", false, Some("false")),
+                            PrismaDefault::Value(PrismaValue::Boolean(false)),
+                        ),
+                        with_default(
+                            column("views", "bigint", false, Some("0")),
+                            PrismaDefault::Value(PrismaValue::Int(0)),
+                        ),
                         column("rating", "numeric(4,2)", true, None),
                         column("meta", "jsonb", true, None),
                         column("tags", "text[]", true, None),
                         author_id,
                         column("publishedAt", "timestamp(6) with time zone", true, None),
-                        column("score", "double precision", false, Some("0")),
+                        with_default(
+                            column("score", "double precision", false, Some("0")),
+                            PrismaDefault::Value(PrismaValue::Decimal("0".into())),
+                        ),
                         column("payload", "bytea", true, None),
                     ],
                     primary_key: constraint("posts_pkey", &["id"]),
+                    // Prisma's order: `@@index`es before `@@unique`s.
                     indexes: vec![
-                        index("posts_author_id_title_key", &["author_id", "title"], true),
                         index("posts_publishedAt_idx", &["publishedAt"], false),
+                        index("posts_author_id_title_key", &["author_id", "title"], true),
                     ],
                     foreign_keys: vec![foreign_key(
                         "posts_author_id_fkey",
@@ -218,6 +300,15 @@ fn rich_schema_derives_the_catalog_of_its_migration() {
                 },
             ),
         ]),
+        declared: Some(Declared {
+            tables: strings(&["User", "Profile", "posts"]),
+            enums: strings(&["Role"]),
+            foreign_keys: vec![
+                ("Profile".into(), "Profile_userId_fkey".into()),
+                ("posts".into(), "posts_author_id_fkey".into()),
+            ],
+        }),
+        unsupported: vec![],
     };
     let derived = catalog_of(RICH);
     assert_eq!(derived, expected);
@@ -234,19 +325,25 @@ fn small_schema_derives_the_user_table() {
     assert_eq!(
         user.columns,
         vec![
-            column(
-                "id",
-                "integer",
-                false,
-                Some("nextval('\"User_id_seq\"'::regclass)")
+            with_default(
+                column(
+                    "id",
+                    "integer",
+                    false,
+                    Some("nextval('\"User_id_seq\"'::regclass)")
+                ),
+                PrismaDefault::Autoincrement
             ),
             column("email", "text", false, None),
             column("name", "text", true, None),
-            column(
-                "createdAt",
-                "timestamp(3) without time zone",
-                false,
-                Some("CURRENT_TIMESTAMP")
+            with_default(
+                column(
+                    "createdAt",
+                    "timestamp(3) without time zone",
+                    false,
+                    Some("CURRENT_TIMESTAMP")
+                ),
+                PrismaDefault::Now
             ),
         ]
     );
