@@ -706,7 +706,11 @@ pub fn diff(
         (expected, actual, expected_label, actual_label),
         (actual, expected, actual_label, expected_label),
     ] {
-        for item in side.unsupported.iter().filter(|u| !other.unsupported.contains(u)) {
+        for item in side
+            .unsupported
+            .iter()
+            .filter(|u| !other.unsupported.contains(u))
+        {
             push(item.clone(), only_in(label, other_label));
         }
     }
@@ -717,7 +721,13 @@ pub fn diff(
 mod tests {
     use super::*;
 
-    fn column(name: &str, field: &str, data_type: &str, base: PgType, default: Option<&str>) -> Column {
+    fn column(
+        name: &str,
+        field: &str,
+        data_type: &str,
+        base: PgType,
+        default: Option<&str>,
+    ) -> Column {
         Column {
             name: name.into(),
             field: Some(field.into()),

@@ -494,7 +494,11 @@ impl<'a> Context<'a> {
     }
 
     /// The `type:` of an `@@index` (`BTree` when absent).
-    fn index_method(&self, model: &Model, attribute: &Attribute) -> Result<IndexMethod, DeriveError> {
+    fn index_method(
+        &self,
+        model: &Model,
+        attribute: &Attribute,
+    ) -> Result<IndexMethod, DeriveError> {
         let Some(value) = attribute.named("type") else {
             return Ok(IndexMethod::BTree);
         };
@@ -508,22 +512,29 @@ impl<'a> Context<'a> {
             _ => {
                 return Err(self.model_error(
                     model,
-                    &format!("@@{}: `{}` is not an index type", attribute.name, show(value)),
+                    &format!(
+                        "@@{}: `{}` is not an index type",
+                        attribute.name,
+                        show(value)
+                    ),
                 ));
             }
         })
     }
 
     /// A `sort: Asc|Desc` argument.
-    fn sort_order(&self, model: &Model, value: Option<&Expr>) -> Result<Option<SortOrder>, DeriveError> {
+    fn sort_order(
+        &self,
+        model: &Model,
+        value: Option<&Expr>,
+    ) -> Result<Option<SortOrder>, DeriveError> {
         match value.map(|v| (v, v.as_constant())) {
             None => Ok(None),
             Some((_, Some("Asc"))) => Ok(Some(SortOrder::Asc)),
             Some((_, Some("Desc"))) => Ok(Some(SortOrder::Desc)),
-            Some((v, _)) => Err(self.model_error(
-                model,
-                &format!("`{}` is not a sort order", show(v)),
-            )),
+            Some((v, _)) => {
+                Err(self.model_error(model, &format!("`{}` is not a sort order", show(v))))
+            }
         }
     }
 
@@ -730,7 +741,8 @@ impl<'a> Context<'a> {
                     .map(|item| self.prisma_value(kind, item))
                     .collect::<Result<Vec<_>, String>>()
                     .map_err(|m| error(&m))?;
-                let text = pg::list_default(&values, ty).ok_or_else(|| error("not a valid value"))?;
+                let text =
+                    pg::list_default(&values, ty).ok_or_else(|| error("not a valid value"))?;
                 Ok((
                     Some(text),
                     Some(PrismaDefault::Value(PrismaValue::List(prisma))),
@@ -742,7 +754,8 @@ impl<'a> Context<'a> {
                 }
                 let value = self.constant(kind, ty, constant).map_err(|m| error(&m))?;
                 let prisma = self.prisma_value(kind, constant).map_err(|m| error(&m))?;
-                let text = pg::scalar_default(&value, ty).ok_or_else(|| error("not a valid value"))?;
+                let text =
+                    pg::scalar_default(&value, ty).ok_or_else(|| error("not a valid value"))?;
                 Ok((Some(text), Some(PrismaDefault::Value(prisma))))
             }
         }
@@ -764,16 +777,19 @@ impl<'a> Context<'a> {
                 Ok(PrismaValue::Enum(label))
             }
             (FieldKind::Scalar(Scalar::Boolean), Expr::Boolean(b)) => Ok(PrismaValue::Boolean(*b)),
-            (FieldKind::Scalar(Scalar::Int | Scalar::BigInt), Expr::Number(n)) => {
-                n.parse::<i64>().map(PrismaValue::Int).map_err(|_| mismatch())
-            }
+            (FieldKind::Scalar(Scalar::Int | Scalar::BigInt), Expr::Number(n)) => n
+                .parse::<i64>()
+                .map(PrismaValue::Int)
+                .map_err(|_| mismatch()),
             (FieldKind::Scalar(Scalar::Float | Scalar::Decimal), Expr::Number(n))
             | (FieldKind::Scalar(Scalar::Decimal), Expr::String(n)) => {
                 pg::prisma_decimal_literal(n)
                     .map(PrismaValue::Decimal)
                     .ok_or_else(mismatch)
             }
-            (FieldKind::Scalar(Scalar::String), Expr::String(s)) => Ok(PrismaValue::String(s.clone())),
+            (FieldKind::Scalar(Scalar::String), Expr::String(s)) => {
+                Ok(PrismaValue::String(s.clone()))
+            }
             (FieldKind::Scalar(Scalar::DateTime), Expr::String(s)) => pg::prisma_datetime(s)
                 .map(PrismaValue::DateTime)
                 .ok_or_else(|| format!("`{s}` is not an RFC 3339 date-time")),

@@ -147,7 +147,7 @@ impl PgType {
     /// `format_type_with_typemod(type, -1)`: the `::type` label a constant
     /// gets in a scalar default, where the column's typmod is applied by a
     /// hidden length coercion.
-    fn const_label(&self) -> String {
+    pub fn const_label(&self) -> String {
         match self {
             PgType::Numeric(_) => "numeric".into(),
             PgType::VarChar(_) => "character varying".into(),

@@ -26,7 +26,10 @@ fn catalog_of(schema: &str) -> Catalog {
     for table in catalog.tables.values() {
         for c in &table.columns {
             let list = if c.column_type.list { "[]" } else { "" };
-            assert_eq!(format!("{}{list}", c.column_type.base.format()), c.data_type);
+            assert_eq!(
+                format!("{}{list}", c.column_type.base.format()),
+                c.data_type
+            );
         }
     }
     catalog

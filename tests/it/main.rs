@@ -10,6 +10,7 @@ mod entity;
 mod grants;
 mod moto;
 mod pgbouncer;
+mod prisma_sql;
 mod runner;
 mod schema_changes;
 mod support;
