@@ -95,8 +95,9 @@ pub(super) fn is_datetime(column: &Column) -> bool {
 pub(super) fn kind(column: &Column, derived: bool) -> Option<Kind> {
     if derived {
         return match column.prisma_default.as_ref()? {
-            // On PostgreSQL the sequence comes with the `SERIAL` type.
-            PrismaDefault::Autoincrement | PrismaDefault::Client(_) => None,
+            // The sequence of the `SERIAL` type Prisma writes.
+            PrismaDefault::Autoincrement => Some(Kind::Sequence),
+            PrismaDefault::Client(_) => None,
             PrismaDefault::Now => Some(Kind::Now),
             PrismaDefault::DbGenerated(None) => Some(Kind::Unknown),
             PrismaDefault::DbGenerated(Some(sql)) => Some(Kind::Expression(sql.clone())),

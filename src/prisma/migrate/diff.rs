@@ -51,6 +51,9 @@ impl ColumnChanges {
 /// A column's number in its table: its position.
 pub(super) type ColumnId = usize;
 
+/// A column of one catalog: its table's id and its own.
+pub(super) type ColumnRef = (TableId, ColumnId);
+
 /// One change inside an `ALTER TABLE`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum TableChange {
@@ -84,7 +87,7 @@ pub(super) struct AlterEnum {
     pub dropped: Vec<String>,
     /// Previous columns of the enum with a default (table, column), each
     /// with the next column whose default must be set again.
-    pub defaults: Vec<((TableId, ColumnId), Option<(TableId, ColumnId)>)>,
+    pub defaults: Vec<(ColumnRef, Option<ColumnRef>)>,
     /// Values are only added, but a default of this migration uses one:
     /// `ADD VALUE` would fail, the type is rebuilt as for a removal.
     pub rebuild: bool,
@@ -959,7 +962,7 @@ fn enum_defaults(
     pair: &Pair<'_>,
     table_pairs: &[TablePair<'_>],
     name: &str,
-) -> Vec<((TableId, ColumnId), Option<(TableId, ColumnId)>)> {
+) -> Vec<(ColumnRef, Option<ColumnRef>)> {
     let mut out = Vec::new();
     for (tid, table) in pair.from.tables.iter().enumerate() {
         if pair.to.table(&table.name).is_none() {
