@@ -37,6 +37,9 @@ use crate::support::{TestDb, empty_dir, make_traversable, pg};
 /// Prisma's history table: not part of the schema it manages.
 const HISTORY: &str = "_prisma_migrations";
 
+/// Node processes running the reference Prisma at once.
+const ORACLE_PROCESSES: usize = 3;
+
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
@@ -94,9 +97,26 @@ impl Oracle {
         Oracle { dir }
     }
 
-    /// Runs `jobs` (see oracle.mjs) in one node process: each answer, or
-    /// the error Prisma reported.
-    fn run(&self, jobs: &[Value]) -> Vec<Result<Option<String>, String>> {
+    /// Runs `jobs` (see oracle.mjs), `per_case` consecutive ones per case,
+    /// in a few node processes at once (a case's jobs in one of them, in
+    /// order): each answer, or the error Prisma reported.
+    fn run(&self, jobs: &[Value], per_case: usize) -> Vec<Result<Option<String>, String>> {
+        let cases = jobs.len().div_ceil(per_case.max(1));
+        let chunk = cases.div_ceil(ORACLE_PROCESSES).max(1) * per_case.max(1);
+        std::thread::scope(|scope| {
+            let running: Vec<_> = jobs
+                .chunks(chunk)
+                .map(|part| scope.spawn(move || self.run_one(part)))
+                .collect();
+            running
+                .into_iter()
+                .flat_map(|r| r.join().expect("an oracle thread panicked"))
+                .collect()
+        })
+    }
+
+    /// Runs `jobs` in one node process.
+    fn run_one(&self, jobs: &[Value]) -> Vec<Result<Option<String>, String>> {
         let mut child = Command::new("node")
             .arg("oracle.mjs")
             .current_dir(&self.dir)
@@ -233,9 +253,31 @@ fn renders_the_sql_prisma_migrate_writes() {
         .collect();
     names.sort();
     let work = empty_dir();
+    // Two databases' worth of psql per case: in a few threads.
+    let databases: Vec<TestDb> = std::thread::scope(|scope| {
+        let per_thread = names.len().div_ceil(4).max(1);
+        let running: Vec<_> = names
+            .chunks(per_thread)
+            .map(|chunk| {
+                scope.spawn(move || {
+                    chunk
+                        .iter()
+                        .map(|_| {
+                            let db = pg().new_db("change");
+                            // `migrate dev` makes its own shadow databases.
+                            pg().psql("postgres", &format!("ALTER ROLE \"{}\" CREATEDB", db.role));
+                            db
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        running.into_iter().flat_map(|r| r.join().expect("create a database")).collect()
+    });
     let cases: Vec<Case> = names
         .iter()
-        .map(|name| {
+        .zip(databases)
+        .map(|(name, db)| {
             let dir = root.join(name);
             let migrations = work.join(name).join("migrations");
             std::fs::create_dir_all(migrations.join("0_init")).unwrap();
@@ -254,17 +296,14 @@ fn renders_the_sql_prisma_migrate_writes() {
                             .collect()
                     })
                     .unwrap_or_default(),
-                db: {
-                    let db = pg().new_db("change");
-                    // `migrate dev` makes its own shadow databases.
-                    pg().psql("postgres", &format!("ALTER ROLE \"{}\" CREATEDB", db.role));
-                    db
-                },
+                db,
                 migrations,
             }
         })
         .collect();
     assert!(cases.len() >= 30, "the corpus has {} cases", cases.len());
+    let phase = |what: &str| eprintln!("{what}: {:.1?}", started.elapsed());
+    phase("databases");
     let failures = Mutex::new(Vec::new());
     let fail = |case: &Case, what: String| {
         failures
@@ -278,7 +317,7 @@ fn renders_the_sql_prisma_migrate_writes() {
         .iter()
         .map(|c| json!({"op": "diff", "from": {"empty": true}, "to": {"schema": c.before}, "url": node_url(&c.db)}))
         .collect();
-    for (case, result) in cases.iter().zip(oracle.run(&jobs)) {
+    for (case, result) in cases.iter().zip(oracle.run(&jobs, 1)) {
         let sql = result
             .unwrap_or_else(|e| panic!("{}: Prisma cannot diff before.prisma: {e}", case.name));
         std::fs::write(
@@ -293,6 +332,7 @@ fn renders_the_sql_prisma_migrate_writes() {
         .unwrap();
     }
 
+    phase("Prisma's SQL for before.prisma");
     // Deployed; then Prisma's SQL for the change, both ways.
     let mut jobs = Vec::new();
     for c in &cases {
@@ -300,7 +340,7 @@ fn renders_the_sql_prisma_migrate_writes() {
         jobs.push(json!({"op": "diff", "from": {"db": true}, "to": {"schema": c.after}, "url": node_url(&c.db)}));
         jobs.push(json!({"op": "create-only", "url": node_url(&c.db), "migrations": c.migrations, "schema": c.after}));
     }
-    let results = oracle.run(&jobs);
+    let results = oracle.run(&jobs, 3);
     let prisma: Vec<(Option<String>, Option<String>)> = results
         .chunks(3)
         .zip(&cases)
@@ -318,6 +358,7 @@ fn renders_the_sql_prisma_migrate_writes() {
         })
         .collect();
 
+    phase("Prisma's SQL for the change");
     // The engine's SQL, compared and applied.
     let froms: Mutex<Vec<Option<(Catalog, Catalog)>>> =
         Mutex::new((0..cases.len()).map(|_| None).collect());
@@ -376,6 +417,7 @@ fn renders_the_sql_prisma_migrate_writes() {
         found
     });
 
+    phase("the engine's SQL compared and applied");
     // After up: Prisma itself sees nothing left to do.
     let applied: Vec<usize> = (0..cases.len())
         .filter(|&i| froms.lock().unwrap()[i].is_some())
@@ -384,7 +426,7 @@ fn renders_the_sql_prisma_migrate_writes() {
         .iter()
         .map(|&i| json!({"op": "diff", "from": {"db": true}, "to": {"schema": cases[i].after}, "url": node_url(&cases[i].db)}))
         .collect();
-    for (&i, result) in applied.iter().zip(oracle.run(&jobs)) {
+    for (&i, result) in applied.iter().zip(oracle.run(&jobs, 1)) {
         match result {
             Ok(Some(s)) if s == "-- This is an empty migration.\n" => {}
             other => fail(
@@ -394,6 +436,7 @@ fn renders_the_sql_prisma_migrate_writes() {
         }
     }
 
+    phase("Prisma's view after the up SQL");
     // The database is what after.prisma says, and the reverse SQL restores
     // the starting catalog.
     each_case(&cases, &failures, |rt, case| {
