@@ -33,6 +33,7 @@
 //! in one schema), index sort orders, operator classes and methods, and
 //! Prisma's own validation beyond what the derivation needs.
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
@@ -71,6 +72,7 @@ pub fn derive(schema: &Schema) -> Result<Catalog, DeriveError> {
     }
     let ctx = Context {
         schema,
+        shortened: RefCell::new(Vec::new()),
         enums: schema.enums.iter().map(|e| (e.name.as_str(), e)).collect(),
         foreign_keys: !datasource.is_some_and(emulates_relations),
     };
@@ -78,7 +80,7 @@ pub fn derive(schema: &Schema) -> Result<Catalog, DeriveError> {
     let mut catalog = Catalog::default();
     let mut declared = Declared::default();
     for e in &schema.enums {
-        let name = pg::identifier(&mapped_name(e.attribute("map"), &e.name, || {
+        let name = ctx.db_name(mapped_name(e.attribute("map"), &e.name, || {
             format!("enum {} (line {})", e.name, e.position.line)
         })?);
         let labels = e
@@ -153,6 +155,9 @@ pub fn derive(schema: &Schema) -> Result<Catalog, DeriveError> {
         }
     }
     declared.foreign_keys.extend(join_foreign_keys);
+    declared.shortened = ctx.shortened.take();
+    declared.shortened.sort();
+    declared.shortened.dedup();
 
     for table in tables.into_values().chain(extra_tables) {
         let mut table = table;
@@ -266,6 +271,8 @@ enum FieldKind<'a> {
 
 struct Context<'a> {
     schema: &'a Schema,
+    /// Names longer than PostgreSQL keeps (see [`Declared::shortened`]).
+    shortened: RefCell<Vec<String>>,
     enums: HashMap<&'a str, &'a Enum>,
     /// False under `relationMode = "prisma"`.
     foreign_keys: bool,
@@ -290,11 +297,21 @@ impl<'a> Context<'a> {
         }
     }
 
+    /// A name as PostgreSQL keeps it: cut to 63 bytes, and recorded when
+    /// it had to be cut (Prisma would write the long one).
+    fn db_name(&self, name: String) -> String {
+        let kept = pg::identifier(&name);
+        if kept != name {
+            self.shortened.borrow_mut().push(name);
+        }
+        kept
+    }
+
     fn table_name(&self, model: &Model) -> Result<String, DeriveError> {
         mapped_name(model.attribute("map"), &model.name, || {
             format!("model {} (line {})", model.name, model.position.line)
         })
-        .map(|n| pg::identifier(&n))
+        .map(|n| self.db_name(n))
     }
 
     fn column_name(&self, model: &Model, field: &Field) -> Result<String, DeriveError> {
@@ -304,7 +321,7 @@ impl<'a> Context<'a> {
                 model.name, field.name, field.position.line
             )
         })
-        .map(|n| pg::identifier(&n))
+        .map(|n| self.db_name(n))
     }
 
     /// The model (or view) a relation field points to; None for scalars.
@@ -548,7 +565,7 @@ impl<'a> Context<'a> {
     ) -> Result<String, DeriveError> {
         match attribute.named("map") {
             None => Ok(default()),
-            Some(Expr::String(name)) if !name.is_empty() => Ok(pg::identifier(name)),
+            Some(Expr::String(name)) if !name.is_empty() => Ok(self.db_name(name.clone())),
             Some(_) => Err(self.model_error(
                 model,
                 &format!("`map:` of @{} needs a non-empty string", attribute.name),

@@ -45,6 +45,9 @@ pub struct Declared {
     /// `(table, constraint)` of every foreign key, in relation order (the
     /// join tables' last).
     pub foreign_keys: Vec<(String, String)>,
+    /// Names the schema spells longer than the 63 bytes PostgreSQL keeps
+    /// (the catalog has them cut; Prisma Migrate writes them whole), sorted.
+    pub shortened: Vec<String>,
 }
 
 /// One table.

@@ -310,6 +310,7 @@ fn rich_schema_derives_the_catalog_of_its_migration() {
                 ("Profile".into(), "Profile_userId_fkey".into()),
                 ("posts".into(), "posts_author_id_fkey".into()),
             ],
+            shortened: vec![],
         }),
         unsupported: vec![],
     };
@@ -697,5 +698,113 @@ fn malformed_input_never_panics() {
         if let Ok(schema) = parse(text) {
             let _ = derive(&schema);
         }
+    }
+}
+
+/// What only a schema says: Prisma's numbering of objects, its index
+/// order, sort orders and methods, and its view of `@default`.
+#[test]
+fn declared_order_index_details_and_defaults() {
+    let catalog = catalog_of(
+        r#"
+enum Z {
+  ONE
+}
+enum A {
+  TWO
+}
+
+model Zoo {
+  id    Int      @id
+  code  String   @unique(sort: Desc)
+  at    DateTime @default("2020-01-01T00:00:00+02:00")
+  blob  Bytes    @default("AQI=")
+  ratio Float    @default(1e3)
+  keeper Keeper  @relation(fields: [keeperId], references: [id])
+  keeperId Int
+  birds Bird[]
+
+  @@unique([at])
+  @@index([code(sort: Asc), at(sort: Desc)], map: "zoo_code_at")
+  @@index([blob], type: Hash)
+}
+
+model Keeper {
+  id   Int   @id
+  zoos Zoo[]
+}
+
+model Bird {
+  id   Int   @id
+  zoos Zoo[]
+}
+"#,
+    );
+    let declared = catalog.declared.clone().unwrap_or_default();
+    assert_eq!(
+        declared.tables,
+        strings(&["Zoo", "Keeper", "Bird", "_BirdToZoo"])
+    );
+    assert_eq!(declared.enums, strings(&["Z", "A"]));
+    assert_eq!(
+        declared.foreign_keys,
+        vec![
+            ("Zoo".to_string(), "Zoo_keeperId_fkey".to_string()),
+            ("_BirdToZoo".to_string(), "_BirdToZoo_A_fkey".to_string()),
+            ("_BirdToZoo".to_string(), "_BirdToZoo_B_fkey".to_string()),
+        ]
+    );
+    assert!(declared.shortened.is_empty());
+    let zoo = &catalog.tables["Zoo"];
+    let names: Vec<&str> = zoo.indexes.iter().map(|i| i.name.as_str()).collect();
+    assert_eq!(
+        names,
+        ["Zoo_code_key", "zoo_code_at", "Zoo_blob_idx", "Zoo_at_key"]
+    );
+    assert_eq!(zoo.indexes[0].columns[0].sort, Some(SortOrder::Desc));
+    assert_eq!(zoo.indexes[1].columns[0].sort, Some(SortOrder::Asc));
+    assert_eq!(zoo.indexes[2].method, IndexMethod::Hash);
+    let default = |name: &str| {
+        zoo.columns
+            .iter()
+            .find(|c| c.name == name)
+            .and_then(|c| c.prisma_default.clone())
+    };
+    assert_eq!(
+        default("at"),
+        Some(PrismaDefault::Value(PrismaValue::DateTime(
+            "2020-01-01 00:00:00 +02:00".into()
+        )))
+    );
+    assert_eq!(
+        default("blob"),
+        Some(PrismaDefault::Value(PrismaValue::Bytes(vec![1, 2])))
+    );
+    assert_eq!(
+        default("ratio"),
+        Some(PrismaDefault::Value(PrismaValue::Decimal("1000".into())))
+    );
+
+    let long = "x".repeat(70);
+    let catalog = catalog_of(&format!("model T {{\n  id Int @id @map(\"{long}\")\n}}\n"));
+    let declared = catalog.declared.unwrap_or_default();
+    assert_eq!(declared.shortened, vec![long]);
+}
+
+#[test]
+fn index_arguments_the_derivation_does_not_model_are_errors() {
+    for attribute in [
+        "@@index([name(ops: raw(\"text_pattern_ops\"))], type: Gist)",
+        "@@index([name(length: 10)])",
+        "@@index([name], where: raw(\"name IS NOT NULL\"))",
+        "@@index([name], type: Bloom)",
+        "@@id([name(sort: Desc)])",
+    ] {
+        let text = format!("model T {{\n  id Int @unique\n  name String\n  {attribute}\n}}\n");
+        let schema = parse(&text).unwrap_or_else(|e| panic!("{e}"));
+        let e = derive(&schema)
+            .err()
+            .unwrap_or_else(|| panic!("derived {attribute}"));
+        assert!(e.to_string().contains("model T"), "{attribute}: {e}");
     }
 }

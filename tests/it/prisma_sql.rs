@@ -272,7 +272,10 @@ fn renders_the_sql_prisma_migrate_writes() {
                 })
             })
             .collect();
-        running.into_iter().flat_map(|r| r.join().expect("create a database")).collect()
+        running
+            .into_iter()
+            .flat_map(|r| r.join().expect("create a database"))
+            .collect()
     });
     let cases: Vec<Case> = names
         .iter()

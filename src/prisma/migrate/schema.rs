@@ -233,26 +233,17 @@ impl<'a> Pair<'a> {
 /// and enum labels in `'` as they are), names PostgreSQL would shorten,
 /// and column types or defaults this engine does not reproduce.
 fn check_names(catalog: &Catalog, label: &str, refusals: &mut Vec<Refusal>) {
-    let mut refuse = |construct: String, reason: &str| {
-        refusals.push(Refusal {
-            construct,
-            reason: format!("in {label}: {reason}"),
-        })
-    };
-    let identifier = |construct: String, name: &str, refuse: &mut dyn FnMut(String, &str)| {
-        if name.contains('"') {
-            refuse(construct, "Prisma writes names with `\"` unescaped");
-        } else if name.len() > MAX_IDENTIFIER_BYTES {
-            refuse(
-                construct,
-                "longer than 63 bytes: PostgreSQL shortens it, and Prisma would see a different name every time",
-            );
-        }
-    };
+    let mut check = NameCheck { label, refusals };
+    for name in catalog.declared.iter().flat_map(|d| &d.shortened) {
+        check.refuse(
+            format!("name \"{name}\""),
+            "longer than 63 bytes: PostgreSQL shortens it, and Prisma Migrate, which writes it whole, would see a different name every time",
+        );
+    }
     for (name, labels) in &catalog.enums {
-        identifier(format!("enum {name}"), name, &mut refuse);
+        check.identifier(format!("enum {name}"), name);
         for value in labels.iter().filter(|v| v.contains('\'')) {
-            refuse(
+            check.refuse(
                 format!("enum {name}, value {value}"),
                 "Prisma writes enum values with `'` unescaped",
             );
@@ -260,47 +251,33 @@ fn check_names(catalog: &Catalog, label: &str, refusals: &mut Vec<Refusal>) {
     }
     for table in catalog.tables.values() {
         if table.name == PRISMA_MIGRATIONS {
-            refuse(
+            check.refuse(
                 format!("table \"{PRISMA_MIGRATIONS}\""),
                 "Prisma Migrate's own history table: leave it out of the catalog",
             );
         }
-        identifier(
-            format!("table \"{}\"", table.name),
-            &table.name,
-            &mut refuse,
-        );
+        check.identifier(format!("table \"{}\"", table.name), &table.name);
         for column in &table.columns {
             let path = format!("{}.{}", table.name, column.name);
-            identifier(path.clone(), &column.name, &mut refuse);
-            if let PgType::Unsupported(spelling) = &column.column_type.base {
-                refuse(
-                    path.clone(),
-                    &format!("type {spelling} is not one Prisma maps"),
-                );
-            }
-            if catalog.declared.is_some() {
-                match &column.column_type.base {
-                    PgType::Char(None) | PgType::Bit(None) => refuse(
-                        path.clone(),
-                        "a length-less @db.Char / @db.Bit: Prisma sees a type change on every migration (give the length)",
-                    ),
-                    _ => {}
+            check.identifier(path.clone(), &column.name);
+            match &column.column_type.base {
+                PgType::Unsupported(spelling) => {
+                    check.refuse(path.clone(), &format!("type {spelling} is not one Prisma maps"))
                 }
-            }
-            match &column.prisma_default {
-                Some(PrismaDefault::DbGenerated(Some(_))) => refuse(
+                PgType::Char(None) | PgType::Bit(None) if catalog.declared.is_some() => check.refuse(
                     path.clone(),
-                    "dbgenerated(\"...\") defaults are not supported: Prisma compares them with PostgreSQL's reprint of the expression",
+                    "a length-less @db.Char / @db.Bit: Prisma sees a type change on every migration (give the length)",
                 ),
-                Some(PrismaDefault::DbGenerated(None)) if column.default.is_none() => {}
-                Some(PrismaDefault::DbGenerated(None)) => {
-                    refuse(path.clone(), "dbgenerated() without an expression")
+                PgType::Money if column.default.is_some() => {
+                    check.refuse(path.clone(), "money defaults are not supported")
                 }
                 _ => {}
             }
-            if column.column_type.base == PgType::Money && column.default.is_some() {
-                refuse(path, "money defaults are not supported");
+            if let Some(PrismaDefault::DbGenerated(Some(_))) = &column.prisma_default {
+                check.refuse(
+                    path,
+                    "dbgenerated(\"...\") defaults are not supported: Prisma compares them with PostgreSQL's reprint of the expression",
+                );
             }
         }
         let constraints = table
@@ -310,7 +287,33 @@ fn check_names(catalog: &Catalog, label: &str, refusals: &mut Vec<Refusal>) {
             .chain(table.indexes.iter().map(|i| &i.name))
             .chain(table.foreign_keys.iter().map(|f| &f.name));
         for name in constraints {
-            identifier(format!("constraint \"{name}\""), name, &mut refuse);
+            check.identifier(format!("constraint \"{name}\""), name);
+        }
+    }
+}
+
+/// Collects the refusals of [`check_names`].
+struct NameCheck<'a> {
+    label: &'a str,
+    refusals: &'a mut Vec<Refusal>,
+}
+
+impl NameCheck<'_> {
+    fn refuse(&mut self, construct: String, reason: &str) {
+        self.refusals.push(Refusal {
+            construct,
+            reason: format!("in {}: {reason}", self.label),
+        });
+    }
+
+    fn identifier(&mut self, construct: String, name: &str) {
+        if name.contains('"') {
+            self.refuse(construct, "Prisma writes names with `\"` unescaped");
+        } else if name.len() > MAX_IDENTIFIER_BYTES {
+            self.refuse(
+                construct,
+                "longer than 63 bytes: PostgreSQL shortens it, and Prisma would see a different name every time",
+            );
         }
     }
 }
