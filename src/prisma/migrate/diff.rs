@@ -91,6 +91,9 @@ pub(super) struct AlterEnum {
     /// Values are only added, but a default of this migration uses one:
     /// `ADD VALUE` would fail, the type is rebuilt as for a removal.
     pub rebuild: bool,
+    /// For each created value (values only added), the existing value the
+    /// schema puts it before, if any: Prisma appends every new value.
+    pub before: Vec<Option<String>>,
 }
 
 /// One migration step, as Prisma's `SqlMigrationStep`.
@@ -914,19 +917,28 @@ fn enum_steps(
             .filter(|v| !next.contains(v))
             .cloned()
             .collect();
+        let mut before = Vec::new();
         if dropped.is_empty() {
-            // `ADD VALUE` appends.
-            let result: Vec<&String> = previous.iter().chain(created.iter()).collect();
-            if !result.iter().copied().eq(next.iter()) {
+            let kept: Vec<&String> = next.iter().filter(|v| previous.contains(v)).collect();
+            if !kept.iter().copied().eq(previous.iter()) {
                 refusals.push(Refusal {
                     construct: format!("enum {name}"),
                     reason: format!(
-                        "values {} before, {} after: Prisma Migrate ignores the order of values and appends new ones",
+                        "values {} before, {} after: Prisma Migrate ignores the order of enum values",
                         previous.join(", "),
                         next.join(", ")
                     ),
                 });
             }
+            // `ADD VALUE` appends; a value the schema puts before an
+            // existing one needs `BEFORE`.
+            before = created
+                .iter()
+                .map(|value| {
+                    let at = next.iter().position(|v| v == value).unwrap_or(next.len());
+                    next[at..].iter().find(|v| previous.contains(v)).cloned()
+                })
+                .collect();
         }
         if created.is_empty() && dropped.is_empty() {
             continue;
@@ -938,6 +950,7 @@ fn enum_steps(
             dropped,
             defaults: Vec::new(),
             rebuild,
+            before,
         };
         if !alter.dropped.is_empty() || alter.rebuild {
             alter.defaults = enum_defaults(pair, table_pairs, name);

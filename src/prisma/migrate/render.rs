@@ -113,7 +113,7 @@ impl Renderer<'_, '_> {
                 vec![create_enum(name, values)]
             }
             Step::AlterEnum(alter) if alter.rebuild => {
-                let prisma = self.add_values(alter);
+                let prisma = self.add_values(alter, false);
                 let ours = self.rebuild_enum(alter);
                 let (name, _) = from.enums[alter.enums.0];
                 let joined = |statements: &[String]| -> String {
@@ -128,7 +128,30 @@ impl Renderer<'_, '_> {
                 });
                 ours
             }
-            Step::AlterEnum(alter) if alter.dropped.is_empty() => self.add_values(alter),
+            Step::AlterEnum(alter) if alter.dropped.is_empty() => {
+                let statements = self.add_values(alter, true);
+                let placed: Vec<(String, String)> = alter
+                    .created
+                    .iter()
+                    .zip(&alter.before)
+                    .filter_map(|(value, before)| {
+                        let before = before.as_ref()?;
+                        Some((
+                            format!("ADD VALUE {} BEFORE {}", string(value), string(before)),
+                            format!("ADD VALUE {}", string(value)),
+                        ))
+                    })
+                    .collect();
+                if !placed.is_empty() {
+                    let (name, _) = from.enums[alter.enums.0];
+                    self.notes.push(Note {
+                        path: format!("enum {name}"),
+                        message: "Prisma Migrate 7.10 appends every new enum value, which leaves the values in another order than the schema's; written with `ADD VALUE ... BEFORE`".to_string(),
+                        replaced: placed,
+                    });
+                }
+                statements
+            }
             Step::AlterEnum(alter) => self.rebuild_enum(alter),
             Step::DropForeignKey(id) => {
                 let (table, fk) = from.foreign_keys[*id];
@@ -182,13 +205,27 @@ impl Renderer<'_, '_> {
         }
     }
 
-    /// Values only added: `ALTER TYPE ... ADD VALUE` each.
-    fn add_values(&self, alter: &AlterEnum) -> Vec<String> {
+    /// Values only added: `ALTER TYPE ... ADD VALUE` each, with `BEFORE`
+    /// where the schema places one before an existing value (`placed`) or,
+    /// as Prisma writes it, always at the end.
+    fn add_values(&self, alter: &AlterEnum, placed: bool) -> Vec<String> {
         let (previous, _) = self.pair.from.enums[alter.enums.0];
         let mut statements: Vec<String> = alter
             .created
             .iter()
-            .map(|v| format!("ALTER TYPE {} ADD VALUE {}", ident(previous), string(v)))
+            .zip(alter.before.iter().chain(std::iter::repeat(&None)))
+            .map(|(v, before)| {
+                let place = before
+                    .as_ref()
+                    .filter(|_| placed)
+                    .map(|b| format!(" BEFORE {}", string(b)))
+                    .unwrap_or_default();
+                format!(
+                    "ALTER TYPE {} ADD VALUE {}{place}",
+                    ident(previous),
+                    string(v)
+                )
+            })
             .collect();
         if statements.len() > 1 {
             statements[0] = format!(

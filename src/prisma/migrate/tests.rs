@@ -105,12 +105,29 @@ fn changes_prisma_does_not_see_are_refused() {
         "model P {\n  id Int @id\n  x Decimal @default(1.5)\n}\n",
     );
     assert!(refuses(&refused, "P.x"), "{refused}");
-    // Prisma appends new enum values.
+    // Prisma ignores the order of enum values.
     let refused = refusal(
         "enum S {\n  A\n  C\n}\nmodel T {\n  id Int @id\n  s S\n}\n",
-        "enum S {\n  A\n  B\n  C\n}\nmodel T {\n  id Int @id\n  s S\n}\n",
+        "enum S {\n  C\n  A\n}\nmodel T {\n  id Int @id\n  s S\n}\n",
     );
     assert!(refuses(&refused, "enum S"), "{refused}");
+}
+
+#[test]
+fn a_value_inserted_before_others_is_placed_with_a_note() {
+    let m = up(
+        "enum S {\n  A\n  C\n}\nmodel T {\n  id Int @id\n  s S\n}\n",
+        "enum S {\n  A\n  B\n  C\n  D\n}\nmodel T {\n  id Int @id\n  s S\n}\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        m.script.contains("ADD VALUE 'B' BEFORE 'C';"),
+        "{}",
+        m.script
+    );
+    assert!(m.script.contains("ADD VALUE 'D';"), "{}", m.script);
+    assert_eq!(m.notes.len(), 1);
+    assert_eq!(m.notes[0].path, "enum S");
 }
 
 #[test]
