@@ -219,6 +219,7 @@ pub(super) fn plan(pair: &Pair<'_>) -> Result<Plan, Vec<Refusal>> {
     let mut steps = Vec::new();
 
     for table in &to.tables {
+        let existing = from.table(&table.name);
         for column in &table.columns {
             let path = format!("{}.{}", table.name, column.name);
             check_stable(to, column, &mut |reason| {
@@ -227,6 +228,20 @@ pub(super) fn plan(pair: &Pair<'_>) -> Result<Plan, Vec<Refusal>> {
                     reason,
                 })
             });
+            // A column added as `SERIAL` gets the sequence name PostgreSQL
+            // picks.
+            let added = existing.is_none_or(|t| t.columns.iter().all(|c| c.name != column.name));
+            if added
+                && let Some(sequence) = &column.serial
+                && *sequence != pg::serial_sequence_name(&table.name, &column.name)
+            {
+                refusals.push(Refusal {
+                    construct: path,
+                    reason: format!(
+                        "its sequence is \"{sequence}\", not the one SERIAL creates for the column"
+                    ),
+                });
+            }
         }
     }
 
