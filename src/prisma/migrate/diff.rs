@@ -392,14 +392,7 @@ pub(super) fn plan(pair: &Pair<'_>) -> Result<Plan, Vec<Refusal>> {
     }
 
     enum_steps(pair, &table_pairs, &mut steps, &mut refusals);
-    check_dependencies(
-        pair,
-        &table_pairs,
-        &steps,
-        &dropped_fks,
-        &kept_fks,
-        &mut refusals,
-    );
+    check_dependencies(pair, &steps, &dropped_fks, &kept_fks, &mut refusals);
 
     steps.sort_by_key(Step::key);
     unique_index_before_primary_key(pair, &mut steps);
@@ -818,7 +811,7 @@ fn foreign_key_matching(
     tables: &TablePair<'_>,
 ) -> ForeignKeyMatching {
     let (previous, next) = (&tables.previous.foreign_keys, &tables.next.foreign_keys);
-    let matches = |p: &ForeignKey, n: &ForeignKey| fks_match(from, to, tables, p, n);
+    let matches = |p: &ForeignKey, n: &ForeignKey| fks_match(tables, p, n);
     let dropped = (0..previous.len())
         .filter(|&p| !next.iter().any(|n| matches(&previous[p], n)))
         .collect();
@@ -851,13 +844,7 @@ fn foreign_key_matching(
 /// Prisma's `foreign_keys_match`: same referenced table and columns, same
 /// actions, and constrained columns of the same names whose type does not
 /// change.
-fn fks_match(
-    _from: &Side<'_>,
-    _to: &Side<'_>,
-    tables: &TablePair<'_>,
-    p: &ForeignKey,
-    n: &ForeignKey,
-) -> bool {
+fn fks_match(tables: &TablePair<'_>, p: &ForeignKey, n: &ForeignKey) -> bool {
     p.referenced_table == n.referenced_table
         && p.referenced_columns == n.referenced_columns
         && p.columns == n.columns
@@ -880,10 +867,9 @@ fn check_foreign_keys(
             continue;
         }
         match matching.pairs.iter().find(|(pp, _)| *pp == p) {
-            Some((_, n)) if is_join_table(tables.previous) && is_join_table(tables.next) => {
-                // Prisma keeps the previous name.
-                let _ = n;
-                result.push(fk);
+            // Prisma keeps the previous name of a join table's key.
+            Some(_) if is_join_table(tables.previous) && is_join_table(tables.next) => {
+                result.push(fk)
             }
             Some((_, n)) => result.push(&next[*n]),
             None => result.push(fk),
@@ -1101,7 +1087,6 @@ fn value_names(v: &crate::prisma::model::PrismaValue) -> Vec<String> {
 /// Constraints PostgreSQL will not drop while something depends on them.
 fn check_dependencies(
     pair: &Pair<'_>,
-    table_pairs: &[TablePair<'_>],
     steps: &[Step],
     dropped_fks: &BTreeSet<ForeignKeyId>,
     kept_fks: &[(ForeignKeyId, ForeignKeyId)],
@@ -1168,7 +1153,6 @@ fn check_dependencies(
             _ => {}
         }
     }
-    let _ = table_pairs;
 }
 
 /// Prisma moves the drop of a unique index of a table without primary key

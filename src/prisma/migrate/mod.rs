@@ -6,15 +6,15 @@
 //! It mirrors the pipeline of Prisma's PostgreSQL schema connector, kept
 //! to the constructs this project's derivation and introspection model:
 //!
-//! - [`schema`] numbers both catalogs' objects the way Prisma's schema
+//! - `schema` numbers both catalogs' objects the way Prisma's schema
 //!   engine does (a derived catalog in declaration order, an introspected
 //!   one in name order): the numbering decides the order of the steps;
-//! - [`types`] and [`defaults`] decide, column by column, what Prisma
+//! - `types` and `defaults` decide, column by column, what Prisma
 //!   considers a change (castable or not, a default that differs);
-//! - [`diff`] turns the two catalogs into Prisma's migration steps and
+//! - `diff` turns the two catalogs into Prisma's migration steps and
 //!   sorts them as Prisma does;
-//! - [`render`] writes each step's SQL and the script;
-//! - [`warnings`] writes the header `migrate dev` adds.
+//! - `render` writes each step's SQL and the script;
+//! - `warnings` writes the header `migrate dev` adds.
 //!
 //! Prisma's notion of "no difference" is made to agree with
 //! [`crate::catalog::diff`]: whenever Prisma would miss a difference the

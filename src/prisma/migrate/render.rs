@@ -307,7 +307,7 @@ impl Renderer<'_, '_> {
         next: &Table,
         changes: &[TableChange],
     ) -> Vec<String> {
-        let (from, to) = (&self.pair.from, &self.pair.to);
+        let to = &self.pair.to;
         let table = ident(&previous.name);
         let mut before = Vec::new();
         let mut lines = Vec::new();
@@ -375,7 +375,6 @@ impl Renderer<'_, '_> {
                 }
             }
         }
-        let _ = from;
         if lines.is_empty() {
             return before.into_iter().chain(after).collect();
         }
