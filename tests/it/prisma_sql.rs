@@ -555,8 +555,7 @@ fn introspection_names_what_the_engine_refuses() {
         "catalog::diff reports the view"
     );
     let refused = migrate::migration(&from, &to, &migrate::Options::default())
-        .err()
-        .expect("the engine refuses");
+        .expect_err("the engine refuses");
     for construct in [
         "view \"V\"",
         "T.w",
