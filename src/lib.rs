@@ -17,7 +17,10 @@
 //! a typed report, printed as text or JSON (`output`).
 
 pub(crate) mod aws;
-pub(crate) mod catalog;
+/// Public only for the project's own tests (the Prisma SQL corpus), not a
+/// stable API.
+#[doc(hidden)]
+pub mod catalog;
 pub(crate) mod cli;
 pub(crate) mod code;
 pub(crate) mod codegen;
@@ -35,7 +38,10 @@ pub(crate) mod lock;
 pub(crate) mod migrations;
 pub(crate) mod net;
 pub(crate) mod output;
-pub(crate) mod prisma;
+/// Public only for the project's own tests (the Prisma SQL corpus), not a
+/// stable API.
+#[doc(hidden)]
+pub mod prisma;
 pub(crate) mod runner;
 pub(crate) mod scaffold;
 pub(crate) mod secret;

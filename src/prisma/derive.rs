@@ -33,10 +33,14 @@
 //! in one schema), index sort orders, operator classes and methods, and
 //! Prisma's own validation beyond what the derivation needs.
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
-use super::model::{Catalog, Column, Constraint, ForeignKey, Index, Table};
+use super::model::{
+    Catalog, Column, ColumnType, Constraint, Declared, ForeignKey, Index, IndexColumn, IndexMethod,
+    PrismaDefault, PrismaValue, SortOrder, Table,
+};
 use super::parse::{
     Arity, Attribute, BaseType, ConfigBlock, Enum, Expr, Field, Model, ModelKind, Schema,
 };
@@ -68,13 +72,15 @@ pub fn derive(schema: &Schema) -> Result<Catalog, DeriveError> {
     }
     let ctx = Context {
         schema,
+        shortened: RefCell::new(Vec::new()),
         enums: schema.enums.iter().map(|e| (e.name.as_str(), e)).collect(),
         foreign_keys: !datasource.is_some_and(emulates_relations),
     };
 
     let mut catalog = Catalog::default();
+    let mut declared = Declared::default();
     for e in &schema.enums {
-        let name = pg::identifier(&mapped_name(e.attribute("map"), &e.name, || {
+        let name = ctx.db_name(mapped_name(e.attribute("map"), &e.name, || {
             format!("enum {} (line {})", e.name, e.position.line)
         })?);
         let labels = e
@@ -97,6 +103,7 @@ pub fn derive(schema: &Schema) -> Result<Catalog, DeriveError> {
                 ),
             });
         }
+        declared.enums.push(name);
     }
 
     // Tables first (foreign keys and join tables need every table's
@@ -104,12 +111,17 @@ pub fn derive(schema: &Schema) -> Result<Catalog, DeriveError> {
     let mut tables: BTreeMap<&str, Table> = BTreeMap::new();
     for model in schema.models.iter().filter(|m| m.kind == ModelKind::Model) {
         let table = ctx.table(model)?;
+        declared.tables.push(table.name.clone());
         if tables.insert(model.name.as_str(), table).is_some() {
             return Err(ctx.model_error(model, "another model has the same name"));
         }
     }
 
+    // Relations in the order Prisma infers them: models and their fields
+    // in schema order, a relation counted at its side with `fields:` (an
+    // implicit many-to-many one at the side whose model sorts first).
     let mut extra_tables = Vec::new();
+    let mut join_foreign_keys = Vec::new();
     for model in schema.models.iter().filter(|m| m.kind == ModelKind::Model) {
         for field in &model.fields {
             let Some(target) = ctx.related_model(field) else {
@@ -123,20 +135,32 @@ pub fn derive(schema: &Schema) -> Result<Catalog, DeriveError> {
                 if ctx.foreign_keys {
                     let fk = ctx.foreign_key(model, field, target, &tables)?;
                     if let Some(table) = tables.get_mut(model.name.as_str()) {
+                        declared
+                            .foreign_keys
+                            .push((table.name.clone(), fk.name.clone()));
                         table.foreign_keys.push(fk);
                     }
                 }
             } else if field.field_type.arity == Arity::List
                 && let Some(join) = ctx.join_table(model, field, target, &tables)?
             {
+                declared.tables.push(join.name.clone());
+                join_foreign_keys.extend(
+                    join.foreign_keys
+                        .iter()
+                        .map(|fk| (join.name.clone(), fk.name.clone())),
+                );
                 extra_tables.push(join);
             }
         }
     }
+    declared.foreign_keys.extend(join_foreign_keys);
+    declared.shortened = ctx.shortened.take();
+    declared.shortened.sort();
+    declared.shortened.dedup();
 
     for table in tables.into_values().chain(extra_tables) {
         let mut table = table;
-        table.indexes.sort_by(|a, b| a.name.cmp(&b.name));
         table.foreign_keys.sort_by(|a, b| a.name.cmp(&b.name));
         let name = table.name.clone();
         let model = table.model.clone();
@@ -149,6 +173,7 @@ pub fn derive(schema: &Schema) -> Result<Catalog, DeriveError> {
             });
         }
     }
+    catalog.declared = Some(declared);
     Ok(catalog)
 }
 
@@ -246,6 +271,8 @@ enum FieldKind<'a> {
 
 struct Context<'a> {
     schema: &'a Schema,
+    /// Names longer than PostgreSQL keeps (see [`Declared::shortened`]).
+    shortened: RefCell<Vec<String>>,
     enums: HashMap<&'a str, &'a Enum>,
     /// False under `relationMode = "prisma"`.
     foreign_keys: bool,
@@ -270,11 +297,21 @@ impl<'a> Context<'a> {
         }
     }
 
+    /// A name as PostgreSQL keeps it: cut to 63 bytes, and recorded when
+    /// it had to be cut (Prisma would write the long one).
+    fn db_name(&self, name: String) -> String {
+        let kept = pg::identifier(&name);
+        if kept != name {
+            self.shortened.borrow_mut().push(name);
+        }
+        kept
+    }
+
     fn table_name(&self, model: &Model) -> Result<String, DeriveError> {
         mapped_name(model.attribute("map"), &model.name, || {
             format!("model {} (line {})", model.name, model.position.line)
         })
-        .map(|n| pg::identifier(&n))
+        .map(|n| self.db_name(n))
     }
 
     fn column_name(&self, model: &Model, field: &Field) -> Result<String, DeriveError> {
@@ -284,7 +321,7 @@ impl<'a> Context<'a> {
                 model.name, field.name, field.position.line
             )
         })
-        .map(|n| pg::identifier(&n))
+        .map(|n| self.db_name(n))
     }
 
     /// The model (or view) a relation field points to; None for scalars.
@@ -333,6 +370,9 @@ impl<'a> Context<'a> {
             model: Some(model.name.clone()),
             ..Table::default()
         };
+        // Prisma's order: field-level `@unique`s, then `@@index`es, then
+        // `@@unique`s, each in schema order.
+        let mut uniques = Vec::new();
         for field in &model.fields {
             let Some(kind) = self.field_kind(model, field)? else {
                 continue;
@@ -340,7 +380,11 @@ impl<'a> Context<'a> {
             let column_name = self.column_name(model, field)?;
             let ty = self.column_type(model, field, kind)?;
             let list = field.field_type.arity == Arity::List;
-            let default = self.default(model, field, kind, &ty, &name, &column_name)?;
+            let (default, prisma_default) =
+                self.default(model, field, kind, &ty, &name, &column_name)?;
+            let serial = (prisma_default == Some(PrismaDefault::Autoincrement)
+                && default.is_some())
+            .then(|| pg::serial_sequence_name(&name, &column_name));
             let mut data_type = ty.format();
             if list {
                 data_type.push_str("[]");
@@ -349,26 +393,36 @@ impl<'a> Context<'a> {
                 name: column_name.clone(),
                 field: Some(field.name.clone()),
                 data_type,
+                column_type: ColumnType { base: ty, list },
                 nullable: field.field_type.arity != Arity::Required,
                 default,
+                serial,
+                prisma_default,
             });
 
             if let Some(id) = field.attribute("id") {
                 if table.primary_key.is_some() {
                     return Err(self.field_error(model, field, "a second @id"));
                 }
+                self.check_index_arguments(model, id, &["map"])?;
                 table.primary_key = Some(Constraint {
                     name: self.constraint_name(model, id, || primary_key_name(&name))?,
                     columns: vec![column_name.clone()],
                 });
             }
             if let Some(unique) = field.attribute("unique") {
+                self.check_index_arguments(model, unique, &["map", "sort"])?;
+                let sort = self.sort_order(model, unique.named("sort"))?;
                 let columns = vec![column_name.clone()];
                 table.indexes.push(Index {
                     name: self
                         .constraint_name(model, unique, || index_name(&name, &columns, "_key"))?,
-                    columns,
+                    columns: vec![IndexColumn {
+                        name: column_name.clone(),
+                        sort,
+                    }],
                     unique: true,
+                    method: IndexMethod::BTree,
                 });
             }
         }
@@ -379,23 +433,43 @@ impl<'a> Context<'a> {
                     if table.primary_key.is_some() {
                         return Err(self.model_error(model, "@@id on a model that has an @id"));
                     }
+                    self.check_index_arguments(model, attribute, &["fields", "map", "name"])?;
                     let columns = self.index_columns(model, attribute)?;
+                    if columns.iter().any(|c| c.sort.is_some()) {
+                        return Err(self.model_error(
+                            model,
+                            "@@id: `sort:` on a primary key is not supported on PostgreSQL",
+                        ));
+                    }
                     table.primary_key = Some(Constraint {
                         name: self.constraint_name(model, attribute, || primary_key_name(&name))?,
-                        columns,
+                        columns: columns.into_iter().map(|c| c.name).collect(),
                     });
                 }
                 "unique" | "index" => {
                     let unique = attribute.name == "unique";
+                    let allowed: &[&str] = if unique {
+                        &["fields", "map", "name"]
+                    } else {
+                        &["fields", "map", "name", "type"]
+                    };
+                    self.check_index_arguments(model, attribute, allowed)?;
                     let columns = self.index_columns(model, attribute)?;
+                    let names: Vec<String> = columns.iter().map(|c| c.name.clone()).collect();
                     let suffix = if unique { "_key" } else { "_idx" };
-                    table.indexes.push(Index {
+                    let index = Index {
                         name: self.constraint_name(model, attribute, || {
-                            index_name(&name, &columns, suffix)
+                            index_name(&name, &names, suffix)
                         })?,
                         columns,
                         unique,
-                    });
+                        method: self.index_method(model, attribute)?,
+                    };
+                    if unique {
+                        uniques.push(index);
+                    } else {
+                        table.indexes.push(index);
+                    }
                 }
                 "fulltext" => {
                     return Err(
@@ -405,7 +479,80 @@ impl<'a> Context<'a> {
                 _ => {}
             }
         }
+        // Field-level `@unique`s were pushed first; `@@index`es follow them.
+        let field_uniques = table.indexes.iter().take_while(|i| i.unique).count();
+        let mut ordered: Vec<Index> = table.indexes.drain(..field_uniques).collect();
+        ordered.append(&mut table.indexes);
+        ordered.append(&mut uniques);
+        table.indexes = ordered;
         Ok(table)
+    }
+
+    /// Refuses index arguments this derivation does not model (`length:`,
+    /// `ops:`, `where:`, `clustered:`, ...): they change the index Prisma
+    /// creates.
+    fn check_index_arguments(
+        &self,
+        model: &Model,
+        attribute: &Attribute,
+        allowed: &[&str],
+    ) -> Result<(), DeriveError> {
+        for argument in &attribute.arguments {
+            if let Some(name) = &argument.name
+                && !allowed.contains(&name.as_str())
+            {
+                return Err(self.model_error(
+                    model,
+                    &format!("@{}: `{name}:` is not supported", attribute.name),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The `type:` of an `@@index` (`BTree` when absent).
+    fn index_method(
+        &self,
+        model: &Model,
+        attribute: &Attribute,
+    ) -> Result<IndexMethod, DeriveError> {
+        let Some(value) = attribute.named("type") else {
+            return Ok(IndexMethod::BTree);
+        };
+        Ok(match value.as_constant() {
+            Some("BTree") => IndexMethod::BTree,
+            Some("Hash") => IndexMethod::Hash,
+            Some("Gist") => IndexMethod::Gist,
+            Some("Gin") => IndexMethod::Gin,
+            Some("SpGist") => IndexMethod::SpGist,
+            Some("Brin") => IndexMethod::Brin,
+            _ => {
+                return Err(self.model_error(
+                    model,
+                    &format!(
+                        "@@{}: `{}` is not an index type",
+                        attribute.name,
+                        show(value)
+                    ),
+                ));
+            }
+        })
+    }
+
+    /// A `sort: Asc|Desc` argument.
+    fn sort_order(
+        &self,
+        model: &Model,
+        value: Option<&Expr>,
+    ) -> Result<Option<SortOrder>, DeriveError> {
+        match value.map(|v| (v, v.as_constant())) {
+            None => Ok(None),
+            Some((_, Some("Asc"))) => Ok(Some(SortOrder::Asc)),
+            Some((_, Some("Desc"))) => Ok(Some(SortOrder::Desc)),
+            Some((v, _)) => {
+                Err(self.model_error(model, &format!("`{}` is not a sort order", show(v))))
+            }
+        }
     }
 
     /// `map: "name"` on an `@id` / `@unique` / `@@id` / `@@unique` /
@@ -418,7 +565,7 @@ impl<'a> Context<'a> {
     ) -> Result<String, DeriveError> {
         match attribute.named("map") {
             None => Ok(default()),
-            Some(Expr::String(name)) if !name.is_empty() => Ok(pg::identifier(name)),
+            Some(Expr::String(name)) if !name.is_empty() => Ok(self.db_name(name.clone())),
             Some(_) => Err(self.model_error(
                 model,
                 &format!("`map:` of @{} needs a non-empty string", attribute.name),
@@ -426,13 +573,13 @@ impl<'a> Context<'a> {
         }
     }
 
-    /// The column names of a `[a, b(sort: Desc)]` list in an `@@id`,
+    /// The columns of a `[a, b(sort: Desc)]` list in an `@@id`,
     /// `@@unique` or `@@index`.
     fn index_columns(
         &self,
         model: &Model,
         attribute: &Attribute,
-    ) -> Result<Vec<String>, DeriveError> {
+    ) -> Result<Vec<IndexColumn>, DeriveError> {
         let what = format!("@@{}", attribute.name);
         let Some(Expr::Array(items)) = attribute.main_argument("fields") else {
             return Err(self.model_error(model, &format!("{what} needs a list of fields")));
@@ -443,17 +590,41 @@ impl<'a> Context<'a> {
         items
             .iter()
             .map(|item| {
-                let field_name = match item {
-                    Expr::Constant(name) => name.as_str(),
-                    Expr::Function { name, .. } => name.as_str(),
+                let (field_name, sort) = match item {
+                    Expr::Constant(name) => (name.as_str(), None),
+                    Expr::Function { name, arguments } => {
+                        let mut sort = None;
+                        for argument in arguments {
+                            match argument.name.as_deref() {
+                                Some("sort") => {
+                                    sort = self.sort_order(model, Some(&argument.value))?;
+                                }
+                                other => {
+                                    return Err(self.model_error(
+                                        model,
+                                        &format!(
+                                            "{what}: `{}` on field `{name}` is not supported",
+                                            other.map_or_else(
+                                                || show(&argument.value),
+                                                |n| format!("{n}:")
+                                            )
+                                        ),
+                                    ));
+                                }
+                            }
+                        }
+                        (name.as_str(), sort)
+                    }
                     _ => {
                         return Err(
                             self.model_error(model, &format!("{what}: expected field names"))
                         );
                     }
                 };
-                self.scalar_column(model, field_name)
-                    .map_err(|m| self.model_error(model, &format!("{what}: {m}")))
+                let name = self
+                    .scalar_column(model, field_name)
+                    .map_err(|m| self.model_error(model, &format!("{what}: {m}")))?;
+                Ok(IndexColumn { name, sort })
             })
             .collect()
     }
@@ -514,7 +685,8 @@ impl<'a> Context<'a> {
         })
     }
 
-    /// `pg_get_expr` of the column default, or None.
+    /// `pg_get_expr` of the column default (None without one), and what
+    /// the `@default` says in Prisma's terms.
     fn default(
         &self,
         model: &Model,
@@ -523,39 +695,53 @@ impl<'a> Context<'a> {
         ty: &PgType,
         table: &str,
         column: &str,
-    ) -> Result<Option<String>, DeriveError> {
+    ) -> Result<(Option<String>, Option<PrismaDefault>), DeriveError> {
         let Some(attribute) = field.attribute("default") else {
-            return Ok(None);
+            return Ok((None, None));
         };
         let error = |message: &str| self.field_error(model, field, &format!("@default: {message}"));
         let Some(value) = attribute.main_argument("value") else {
             return Err(error("needs a value"));
         };
+        if attribute.named("map").is_some() {
+            return Err(error("`map:` is not supported on PostgreSQL"));
+        }
         let list = field.field_type.arity == Arity::List;
         match value {
             Expr::Function { name, arguments } => match name.as_str() {
-                "autoincrement" => Ok(match ty {
-                    PgType::SmallInt | PgType::Integer | PgType::BigInt if !list => {
-                        let sequence =
-                            pg::as_printed_ident(&pg::serial_sequence_name(table, column));
-                        Some(format!(
-                            "nextval({}::regclass)",
-                            crate::sql::quote_literal(&sequence)
-                        ))
-                    }
-                    _ => None,
-                }),
-                "now" => Ok(Some("CURRENT_TIMESTAMP".to_string())),
+                "autoincrement" => Ok((
+                    match ty {
+                        PgType::SmallInt | PgType::Integer | PgType::BigInt if !list => {
+                            let sequence =
+                                pg::as_printed_ident(&pg::serial_sequence_name(table, column));
+                            Some(format!(
+                                "nextval({}::regclass)",
+                                crate::sql::quote_literal(&sequence)
+                            ))
+                        }
+                        _ => None,
+                    },
+                    Some(PrismaDefault::Autoincrement),
+                )),
+                "now" => Ok((
+                    Some("CURRENT_TIMESTAMP".to_string()),
+                    Some(PrismaDefault::Now),
+                )),
                 "dbgenerated" => match arguments.first().map(|a| &a.value) {
                     // Best effort: PostgreSQL prints the expression its own
                     // way (casts, spacing), which may differ.
-                    Some(Expr::String(sql)) => Ok(Some(sql.clone())),
+                    Some(Expr::String(sql)) => Ok((
+                        Some(sql.clone()),
+                        Some(PrismaDefault::DbGenerated(Some(sql.clone()))),
+                    )),
                     // `dbgenerated()`: a default Prisma does not know.
-                    None => Ok(None),
+                    None => Ok((None, Some(PrismaDefault::DbGenerated(None)))),
                     Some(_) => Err(error("dbgenerated() takes a string")),
                 },
                 // Generated by Prisma Client, not by the database.
-                "uuid" | "cuid" | "nanoid" | "ulid" | "auto" | "sequence" => Ok(None),
+                "uuid" | "cuid" | "nanoid" | "ulid" | "auto" | "sequence" => {
+                    Ok((None, Some(PrismaDefault::Client(name.clone()))))
+                }
                 other => Err(error(&format!("unknown function `{other}()`"))),
             },
             Expr::Array(items) => {
@@ -567,19 +753,68 @@ impl<'a> Context<'a> {
                     .map(|item| self.constant(kind, ty, item))
                     .collect::<Result<Vec<_>, String>>()
                     .map_err(|m| error(&m))?;
-                pg::list_default(&values, ty)
-                    .map(Some)
-                    .ok_or_else(|| error("not a valid value"))
+                let prisma = items
+                    .iter()
+                    .map(|item| self.prisma_value(kind, item))
+                    .collect::<Result<Vec<_>, String>>()
+                    .map_err(|m| error(&m))?;
+                let text =
+                    pg::list_default(&values, ty).ok_or_else(|| error("not a valid value"))?;
+                Ok((
+                    Some(text),
+                    Some(PrismaDefault::Value(PrismaValue::List(prisma))),
+                ))
             }
             constant => {
                 if list {
                     return Err(error("a list field needs a list default (`[...]`)"));
                 }
                 let value = self.constant(kind, ty, constant).map_err(|m| error(&m))?;
-                pg::scalar_default(&value, ty)
-                    .map(Some)
-                    .ok_or_else(|| error("not a valid value"))
+                let prisma = self.prisma_value(kind, constant).map_err(|m| error(&m))?;
+                let text =
+                    pg::scalar_default(&value, ty).ok_or_else(|| error("not a valid value"))?;
+                Ok((Some(text), Some(PrismaDefault::Value(prisma))))
             }
+        }
+    }
+
+    /// A constant default as Prisma's schema engine holds it (the value as
+    /// written, before PostgreSQL normalizes it).
+    fn prisma_value(&self, kind: FieldKind<'_>, value: &Expr) -> Result<PrismaValue, String> {
+        let mismatch = || format!("`{}` is not a valid default for this field", show(value));
+        match (kind, value) {
+            (FieldKind::Enum(e), Expr::Constant(name)) => {
+                let v = e
+                    .values
+                    .iter()
+                    .find(|v| v.name == *name)
+                    .ok_or_else(|| format!("enum {} has no value `{name}`", e.name))?;
+                let label = mapped_name(v.attribute("map"), &v.name, || e.name.clone())
+                    .map_err(|err| err.message)?;
+                Ok(PrismaValue::Enum(label))
+            }
+            (FieldKind::Scalar(Scalar::Boolean), Expr::Boolean(b)) => Ok(PrismaValue::Boolean(*b)),
+            (FieldKind::Scalar(Scalar::Int | Scalar::BigInt), Expr::Number(n)) => n
+                .parse::<i64>()
+                .map(PrismaValue::Int)
+                .map_err(|_| mismatch()),
+            (FieldKind::Scalar(Scalar::Float | Scalar::Decimal), Expr::Number(n))
+            | (FieldKind::Scalar(Scalar::Decimal), Expr::String(n)) => {
+                pg::prisma_decimal_literal(n)
+                    .map(PrismaValue::Decimal)
+                    .ok_or_else(mismatch)
+            }
+            (FieldKind::Scalar(Scalar::String), Expr::String(s)) => {
+                Ok(PrismaValue::String(s.clone()))
+            }
+            (FieldKind::Scalar(Scalar::DateTime), Expr::String(s)) => pg::prisma_datetime(s)
+                .map(PrismaValue::DateTime)
+                .ok_or_else(|| format!("`{s}` is not an RFC 3339 date-time")),
+            (FieldKind::Scalar(Scalar::Json), Expr::String(s)) => Ok(PrismaValue::Json(s.clone())),
+            (FieldKind::Scalar(Scalar::Bytes), Expr::String(s)) => pg::decode_base64(s)
+                .map(PrismaValue::Bytes)
+                .ok_or_else(|| format!("`{s}` is not base64")),
+            _ => Err(mismatch()),
         }
     }
 
@@ -746,7 +981,7 @@ impl<'a> Context<'a> {
         let name: String = name.chars().take(pg::MAX_IDENTIFIER_BYTES).collect();
         let name = pg::identifier(&name);
 
-        let id_column = |m: &Model| -> Result<(String, String, String), DeriveError> {
+        let id_column = |m: &Model| -> Result<(String, String, Column), DeriveError> {
             let table = tables
                 .get(m.name.as_str())
                 .ok_or_else(|| self.field_error(model, field, "no table for the related model"))?;
@@ -762,21 +997,21 @@ impl<'a> Context<'a> {
                         &format!("model {} needs an @id for a many-to-many relation", m.name),
                     )
                 })?;
-            Ok((
-                table.name.clone(),
-                column.name.clone(),
-                column.data_type.clone(),
-            ))
+            Ok((table.name.clone(), column.name.clone(), column.clone()))
         };
         let (table_a, id_a, type_a) = id_column(model)?;
         let (table_b, id_b, type_b) = id_column(target)?;
 
-        let column = |name: &str, data_type: String| Column {
+        // The key column's type, without its default or sequence.
+        let column = |name: &str, key: Column| Column {
             name: name.to_string(),
             field: None,
-            data_type,
+            data_type: key.data_type,
+            column_type: key.column_type,
             nullable: false,
             default: None,
+            serial: None,
+            prisma_default: None,
         };
         let prefix = |suffix: &str| -> String {
             let keep = pg::MAX_IDENTIFIER_BYTES - suffix.len();
@@ -805,8 +1040,12 @@ impl<'a> Context<'a> {
             }),
             indexes: vec![Index {
                 name: prefix("_B_index"),
-                columns: vec!["B".to_string()],
+                columns: vec![IndexColumn {
+                    name: "B".to_string(),
+                    sort: None,
+                }],
                 unique: false,
+                method: IndexMethod::BTree,
             }],
             foreign_keys,
         }))

@@ -6,10 +6,12 @@
 //! ([`Schema`]), and [`derive`] maps that tree to a [`Catalog`] the way
 //! Prisma Migrate maps it to PostgreSQL, every value in the normalized form
 //! PostgreSQL's own catalog prints. Live-database introspection fills in
-//! the same [`Catalog`] type, so the check is a comparison of two values.
-//! Nothing here touches a database.
+//! the same [`Catalog`] type, so the check is a comparison of two values,
+//! and [`migrate`] renders the SQL Prisma Migrate writes between two such
+//! catalogs. Nothing here touches a database.
 
 pub mod derive;
+pub mod migrate;
 pub mod model;
 pub mod parse;
 mod pg;

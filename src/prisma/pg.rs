@@ -10,6 +10,8 @@
 
 use chrono::{DateTime, FixedOffset, NaiveDateTime, NaiveTime, Timelike};
 
+pub use super::model::PgType;
+
 use crate::sql::quote_literal;
 
 /// PostgreSQL's identifier length limit in bytes (NAMEDATALEN - 1).
@@ -92,44 +94,6 @@ pub fn serial_sequence_name(table: &str, column: &str) -> String {
     format!("{table_part}_{column_part}_seq")
 }
 
-/// A column type, as far as its printed forms are concerned.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PgType {
-    SmallInt,
-    Integer,
-    BigInt,
-    Oid,
-    Real,
-    DoublePrecision,
-    /// `numeric(p,s)`, or plain `numeric`.
-    Numeric(Option<(u32, u32)>),
-    Money,
-    Boolean,
-    Text,
-    VarChar(Option<u32>),
-    /// `character(n)`; without a length it is `character(1)`.
-    Char(Option<u32>),
-    Citext,
-    Uuid,
-    Xml,
-    Inet,
-    /// `bit(n)`; without a length it is `bit(1)`.
-    Bit(Option<u32>),
-    VarBit(Option<u32>),
-    Bytea,
-    Date,
-    Time(Option<u32>),
-    Timetz(Option<u32>),
-    Timestamp(Option<u32>),
-    Timestamptz(Option<u32>),
-    Json,
-    Jsonb,
-    /// An enum type, by its database name.
-    Enum(String),
-    /// `Unsupported("...")`: the type as the schema spells it.
-    Unsupported(String),
-}
-
 fn with_length(base: &str, length: Option<u32>) -> String {
     match length {
         Some(n) => format!("{base}({n})"),
@@ -180,7 +144,7 @@ impl PgType {
     /// `format_type_with_typemod(type, -1)`: the `::type` label a constant
     /// gets in a scalar default, where the column's typmod is applied by a
     /// hidden length coercion.
-    fn const_label(&self) -> String {
+    pub fn const_label(&self) -> String {
         match self {
             PgType::Numeric(_) => "numeric".into(),
             PgType::VarChar(_) => "character varying".into(),
@@ -476,7 +440,8 @@ pub fn bytea_text(base64: &str) -> Option<String> {
     Some(out)
 }
 
-fn decode_base64(input: &str) -> Option<Vec<u8>> {
+/// Base64 (the standard alphabet, padding optional) to bytes.
+pub fn decode_base64(input: &str) -> Option<Vec<u8>> {
     fn sextet(c: u8) -> Option<u32> {
         Some(match c {
             b'A'..=b'Z' => (c - b'A') as u32,
@@ -504,6 +469,15 @@ fn decode_base64(input: &str) -> Option<Vec<u8>> {
         }
     }
     (bits < 6).then_some(out)
+}
+
+/// A Prisma `DateTime` default (RFC 3339) as Prisma's engine prints it
+/// into the SQL: `2020-01-01 00:00:00 +02:00`.
+pub fn prisma_datetime(value: &str) -> Option<String> {
+    let parsed: DateTime<FixedOffset> = DateTime::parse_from_rfc3339(value)
+        .or_else(|_| value.parse::<DateTime<FixedOffset>>())
+        .ok()?;
+    Some(parsed.to_string())
 }
 
 /// A Prisma `DateTime` default (RFC 3339), as the output function of the

@@ -21,7 +21,18 @@ const WIDE: &str = include_str!("testdata/wide.prisma");
 
 fn catalog_of(schema: &str) -> Catalog {
     let parsed = parse(schema).unwrap_or_else(|e| panic!("parse: {e}"));
-    derive(&parsed).unwrap_or_else(|e| panic!("derive: {e}"))
+    let catalog = derive(&parsed).unwrap_or_else(|e| panic!("derive: {e}"));
+    // The type value and its printed form agree.
+    for table in catalog.tables.values() {
+        for c in &table.columns {
+            let list = if c.column_type.list { "[]" } else { "" };
+            assert_eq!(
+                format!("{}{list}", c.column_type.base.format()),
+                c.data_type
+            );
+        }
+    }
+    catalog
 }
 
 /// The catalog one fact per line, sorted, as `testdata/catalog.sql` prints
@@ -55,7 +66,7 @@ fn dump(catalog: &Catalog) -> String {
                 "index {name} | {} | {} | {}",
                 i.name,
                 if i.unique { "unique" } else { "plain" },
-                i.columns.join(", ")
+                i.column_names().collect::<Vec<_>>().join(", ")
             ));
         }
         for f in &table.foreign_keys {
@@ -74,14 +85,56 @@ fn dump(catalog: &Catalog) -> String {
     lines.join("\n") + "\n"
 }
 
+/// A column without `@default`, its type value read off the `format_type`
+/// spellings these tests use.
 fn column(name: &str, data_type: &str, nullable: bool, default: Option<&str>) -> Column {
+    let (base, list) = match data_type.strip_suffix("[]") {
+        Some(base) => (base, true),
+        None => (data_type, false),
+    };
+    let base = match base {
+        "integer" => PgType::Integer,
+        "bigint" => PgType::BigInt,
+        "text" => PgType::Text,
+        "boolean" => PgType::Boolean,
+        "jsonb" => PgType::Jsonb,
+        "bytea" => PgType::Bytea,
+        "double precision" => PgType::DoublePrecision,
+        "\"Role\"" => PgType::Enum("Role".into()),
+        "character varying(500)" => PgType::VarChar(Some(500)),
+        "character varying(255)" => PgType::VarChar(Some(255)),
+        "numeric(4,2)" => PgType::Numeric(Some((4, 2))),
+        "timestamp(3) without time zone" => PgType::Timestamp(Some(3)),
+        "timestamp(6) with time zone" => PgType::Timestamptz(Some(6)),
+        other => panic!("add {other} to the test's type table"),
+    };
     Column {
         name: name.to_string(),
         field: Some(name.to_string()),
         data_type: data_type.to_string(),
+        column_type: ColumnType { base, list },
         nullable,
         default: default.map(str::to_string),
+        serial: None,
+        prisma_default: None,
     }
+}
+
+/// `column` with what its `@default(...)` says.
+fn with_default(mut column: Column, default: PrismaDefault) -> Column {
+    if default == PrismaDefault::Autoincrement {
+        column.serial = Some(format!(
+            "{}_seq",
+            column
+                .default
+                .as_deref()
+                .and_then(|d| d.strip_prefix("nextval('\""))
+                .and_then(|d| d.strip_suffix("_seq\"'::regclass)"))
+                .unwrap_or_default()
+        ));
+    }
+    column.prisma_default = Some(default);
+    column
 }
 
 fn strings(items: &[&str]) -> Vec<String> {
@@ -98,8 +151,15 @@ fn constraint(name: &str, columns: &[&str]) -> Option<Constraint> {
 fn index(name: &str, columns: &[&str], unique: bool) -> Index {
     Index {
         name: name.to_string(),
-        columns: strings(columns),
+        columns: columns
+            .iter()
+            .map(|c| IndexColumn {
+                name: c.to_string(),
+                sort: None,
+            })
+            .collect(),
         unique,
+        method: IndexMethod::BTree,
     }
 }
 
@@ -136,20 +196,29 @@ fn rich_schema_derives_the_catalog_of_its_migration() {
                     name: "User".to_string(),
                     model: Some("User".to_string()),
                     columns: vec![
-                        column(
-                            "id",
-                            "integer",
-                            false,
-                            Some("nextval('\"User_id_seq\"'::regclass)"),
+                        with_default(
+                            column(
+                                "id",
+                                "integer",
+                                false,
+                                Some("nextval('\"User_id_seq\"'::regclass)"),
+                            ),
+                            PrismaDefault::Autoincrement,
                         ),
                         column("email", "text", false, None),
                         column("name", "text", true, None),
-                        column("role", "\"Role\"", false, Some("'USER'::\"Role\"")),
-                        column(
-                            "createdAt",
-                            "timestamp(3) without time zone",
-                            false,
-                            Some("CURRENT_TIMESTAMP"),
+                        with_default(
+                            column("role", "\"Role\"", false, Some("'USER'::\"Role\"")),
+                            PrismaDefault::Value(PrismaValue::Enum("USER".into())),
+                        ),
+                        with_default(
+                            column(
+                                "createdAt",
+                                "timestamp(3) without time zone",
+                                false,
+                                Some("CURRENT_TIMESTAMP"),
+                            ),
+                            PrismaDefault::Now,
                         ),
                         column("updatedAt", "timestamp(3) without time zone", false, None),
                     ],
@@ -164,11 +233,14 @@ fn rich_schema_derives_the_catalog_of_its_migration() {
                     name: "Profile".to_string(),
                     model: Some("Profile".to_string()),
                     columns: vec![
-                        column(
-                            "id",
-                            "integer",
-                            false,
-                            Some("nextval('\"Profile_id_seq\"'::regclass)"),
+                        with_default(
+                            column(
+                                "id",
+                                "integer",
+                                false,
+                                Some("nextval('\"Profile_id_seq\"'::regclass)"),
+                            ),
+                            PrismaDefault::Autoincrement,
                         ),
                         column("bio", "character varying(500)", false, None),
                         column("userId", "integer", false, None),
@@ -190,23 +262,36 @@ fn rich_schema_derives_the_catalog_of_its_migration() {
                     name: "posts".to_string(),
                     model: Some("Post".to_string()),
                     columns: vec![
-                        column("id", "text", false, None),
+                        with_default(
+                            column("id", "text", false, None),
+                            PrismaDefault::Client("uuid".into()),
+                        ),
                         column("title", "character varying(255)", false, None),
                         column("body", "text", true, None),
-                        column("published", "boolean", false, Some("false")),
-                        column("views", "bigint", false, Some("0")),
+                        with_default(
+                            column("published", "boolean", false, Some("false")),
+                            PrismaDefault::Value(PrismaValue::Boolean(false)),
+                        ),
+                        with_default(
+                            column("views", "bigint", false, Some("0")),
+                            PrismaDefault::Value(PrismaValue::Int(0)),
+                        ),
                         column("rating", "numeric(4,2)", true, None),
                         column("meta", "jsonb", true, None),
                         column("tags", "text[]", true, None),
                         author_id,
                         column("publishedAt", "timestamp(6) with time zone", true, None),
-                        column("score", "double precision", false, Some("0")),
+                        with_default(
+                            column("score", "double precision", false, Some("0")),
+                            PrismaDefault::Value(PrismaValue::Decimal("0".into())),
+                        ),
                         column("payload", "bytea", true, None),
                     ],
                     primary_key: constraint("posts_pkey", &["id"]),
+                    // Prisma's order: `@@index`es before `@@unique`s.
                     indexes: vec![
-                        index("posts_author_id_title_key", &["author_id", "title"], true),
                         index("posts_publishedAt_idx", &["publishedAt"], false),
+                        index("posts_author_id_title_key", &["author_id", "title"], true),
                     ],
                     foreign_keys: vec![foreign_key(
                         "posts_author_id_fkey",
@@ -218,6 +303,16 @@ fn rich_schema_derives_the_catalog_of_its_migration() {
                 },
             ),
         ]),
+        declared: Some(Declared {
+            tables: strings(&["User", "Profile", "posts"]),
+            enums: strings(&["Role"]),
+            foreign_keys: vec![
+                ("Profile".into(), "Profile_userId_fkey".into()),
+                ("posts".into(), "posts_author_id_fkey".into()),
+            ],
+            shortened: vec![],
+        }),
+        unsupported: vec![],
     };
     let derived = catalog_of(RICH);
     assert_eq!(derived, expected);
@@ -234,19 +329,25 @@ fn small_schema_derives_the_user_table() {
     assert_eq!(
         user.columns,
         vec![
-            column(
-                "id",
-                "integer",
-                false,
-                Some("nextval('\"User_id_seq\"'::regclass)")
+            with_default(
+                column(
+                    "id",
+                    "integer",
+                    false,
+                    Some("nextval('\"User_id_seq\"'::regclass)")
+                ),
+                PrismaDefault::Autoincrement
             ),
             column("email", "text", false, None),
             column("name", "text", true, None),
-            column(
-                "createdAt",
-                "timestamp(3) without time zone",
-                false,
-                Some("CURRENT_TIMESTAMP")
+            with_default(
+                column(
+                    "createdAt",
+                    "timestamp(3) without time zone",
+                    false,
+                    Some("CURRENT_TIMESTAMP")
+                ),
+                PrismaDefault::Now
             ),
         ]
     );
@@ -610,4 +711,112 @@ fn prisma_6_and_prisma_7_datasources_derive_the_same_catalog() {
     );
     let seven = format!("datasource db {{\n  provider = \"postgresql\"\n}}\n\n{model}");
     assert_eq!(catalog_of(&six), catalog_of(&seven));
+}
+
+/// What only a schema says: Prisma's numbering of objects, its index
+/// order, sort orders and methods, and its view of `@default`.
+#[test]
+fn declared_order_index_details_and_defaults() {
+    let catalog = catalog_of(
+        r#"
+enum Z {
+  ONE
+}
+enum A {
+  TWO
+}
+
+model Zoo {
+  id    Int      @id
+  code  String   @unique(sort: Desc)
+  at    DateTime @default("2020-01-01T00:00:00+02:00")
+  blob  Bytes    @default("AQI=")
+  ratio Float    @default(1e3)
+  keeper Keeper  @relation(fields: [keeperId], references: [id])
+  keeperId Int
+  birds Bird[]
+
+  @@unique([at])
+  @@index([code(sort: Asc), at(sort: Desc)], map: "zoo_code_at")
+  @@index([blob], type: Hash)
+}
+
+model Keeper {
+  id   Int   @id
+  zoos Zoo[]
+}
+
+model Bird {
+  id   Int   @id
+  zoos Zoo[]
+}
+"#,
+    );
+    let declared = catalog.declared.clone().unwrap_or_default();
+    assert_eq!(
+        declared.tables,
+        strings(&["Zoo", "Keeper", "Bird", "_BirdToZoo"])
+    );
+    assert_eq!(declared.enums, strings(&["Z", "A"]));
+    assert_eq!(
+        declared.foreign_keys,
+        vec![
+            ("Zoo".to_string(), "Zoo_keeperId_fkey".to_string()),
+            ("_BirdToZoo".to_string(), "_BirdToZoo_A_fkey".to_string()),
+            ("_BirdToZoo".to_string(), "_BirdToZoo_B_fkey".to_string()),
+        ]
+    );
+    assert!(declared.shortened.is_empty());
+    let zoo = &catalog.tables["Zoo"];
+    let names: Vec<&str> = zoo.indexes.iter().map(|i| i.name.as_str()).collect();
+    assert_eq!(
+        names,
+        ["Zoo_code_key", "zoo_code_at", "Zoo_blob_idx", "Zoo_at_key"]
+    );
+    assert_eq!(zoo.indexes[0].columns[0].sort, Some(SortOrder::Desc));
+    assert_eq!(zoo.indexes[1].columns[0].sort, Some(SortOrder::Asc));
+    assert_eq!(zoo.indexes[2].method, IndexMethod::Hash);
+    let default = |name: &str| {
+        zoo.columns
+            .iter()
+            .find(|c| c.name == name)
+            .and_then(|c| c.prisma_default.clone())
+    };
+    assert_eq!(
+        default("at"),
+        Some(PrismaDefault::Value(PrismaValue::DateTime(
+            "2020-01-01 00:00:00 +02:00".into()
+        )))
+    );
+    assert_eq!(
+        default("blob"),
+        Some(PrismaDefault::Value(PrismaValue::Bytes(vec![1, 2])))
+    );
+    assert_eq!(
+        default("ratio"),
+        Some(PrismaDefault::Value(PrismaValue::Decimal("1000".into())))
+    );
+
+    let long = "x".repeat(70);
+    let catalog = catalog_of(&format!("model T {{\n  id Int @id @map(\"{long}\")\n}}\n"));
+    let declared = catalog.declared.unwrap_or_default();
+    assert_eq!(declared.shortened, vec![long]);
+}
+
+#[test]
+fn index_arguments_the_derivation_does_not_model_are_errors() {
+    for attribute in [
+        "@@index([name(ops: raw(\"text_pattern_ops\"))], type: Gist)",
+        "@@index([name(length: 10)])",
+        "@@index([name], where: raw(\"name IS NOT NULL\"))",
+        "@@index([name], type: Bloom)",
+        "@@id([name(sort: Desc)])",
+    ] {
+        let text = format!("model T {{\n  id Int @unique\n  name String\n  {attribute}\n}}\n");
+        let schema = parse(&text).unwrap_or_else(|e| panic!("{e}"));
+        let e = derive(&schema)
+            .err()
+            .unwrap_or_else(|| panic!("derived {attribute}"));
+        assert!(e.to_string().contains("model T"), "{attribute}: {e}");
+    }
 }

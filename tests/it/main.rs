@@ -15,6 +15,7 @@ mod pg_versions;
 mod pgbouncer;
 mod prisma_cli;
 mod prisma_history;
+mod prisma_sql;
 mod rds;
 mod runner;
 mod schema_changes;

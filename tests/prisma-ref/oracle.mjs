@@ -93,26 +93,38 @@ function nodeUrl(raw) {
 // The shadow database: like the native engine without a shadowDatabaseUrl,
 // a temporary database for every use, created and dropped through the main
 // connection (the role needs CREATEDB).
-function makeFactory(rawUrl) {
+//
+// Every connection it opens is recorded in `opened`, to be closed after the
+// job: the engine does not always close them itself, and a batch must not
+// pile them up.
+function makeFactory(rawUrl, opened) {
   const url = nodeUrl(rawUrl);
   const base = new PrismaPg({ connectionString: url });
+  const connect = async (factory) => {
+    const adapter = await factory.connect();
+    opened.push(adapter);
+    return adapter;
+  };
   return {
     provider: base.provider,
     adapterName: base.adapterName,
-    connect: async () => wholeScript(await base.connect()),
+    connect: async () => wholeScript(await connect(base)),
     connectToShadowDb: async () => {
-      const main = await base.connect();
+      const main = await connect(base);
       const name = `prisma_migrate_shadow_db_${randomUUID()}`;
       await main.underlyingDriver().query(`CREATE DATABASE "${name}"`);
       const u = new URL(url);
       u.pathname = '/' + name;
       const shadow = wholeScript(await new PrismaPg({ connectionString: u.toString() }).connect());
       const dispose = shadow.dispose.bind(shadow);
+      let disposed = false;
       shadow.dispose = async () => {
+        if (disposed) return;
+        disposed = true;
         await dispose();
         await main.underlyingDriver().query(`DROP DATABASE IF EXISTS "${name}"`);
-        await main.dispose();
       };
+      opened.push(shadow);
       return shadow;
     },
   };
@@ -149,10 +161,11 @@ async function run(SchemaEngine, job) {
   const schemaFile = schemaPath
     ? readSchema(schemaPath)
     : { path: path.join(cwd, 'schema.prisma'), content: 'datasource db {\n  provider = "postgresql"\n}\n' };
+  const opened = [];
   const engine = await SchemaEngine.new(
     { datamodels: [[schemaFile.path, schemaFile.content]] },
     () => {},
-    bindMigrationAwareSqlAdapterFactory(makeFactory(job.url ?? OFFLINE)),
+    bindMigrationAwareSqlAdapterFactory(makeFactory(job.url ?? OFFLINE, opened)),
   );
   try {
     const target = (t) => {
@@ -185,6 +198,10 @@ async function run(SchemaEngine, job) {
     }
   } finally {
     engine.free();
+    // Shadow databases first (they are dropped through a main connection).
+    for (const adapter of opened.reverse()) {
+      try { await adapter.dispose(); } catch {}
+    }
   }
 }
 
