@@ -307,9 +307,19 @@ pub fn usage_error(e: &clap::Error) -> Error {
         .find(|l| l.starts_with("Usage: "))
         .map(|u| format!("{}; ", u.trim()))
         .unwrap_or_default();
+    // clap quotes what was typed ('...'): a URL or a password given in the
+    // wrong place must not come back; flag names ('--steps <N>') may.
+    let quoted = regex::Regex::new(r"'([^']*)'").expect("static regex");
+    let message = quoted.replace_all(&first, |c: &regex::Captures| {
+        if c[1].starts_with('-') {
+            c[0].to_string()
+        } else {
+            format!("'{}'", crate::secret::echo(&c[1]))
+        }
+    });
     Error::new(
         Code::UsageInvalid,
-        crate::config::redact_urls_in(&first),
+        crate::config::redact_urls_in(&message),
         format!("{usage}see `migrate --help` and `migrate <command> --help`"),
     )
 }

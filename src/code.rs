@@ -73,6 +73,9 @@ codes! {
     /// A variable with a value the tool cannot use (`DB_SSLMODE=on`).
     ConfigInvalid = "config.invalid", Usage,
         "fix the variable the message names";
+    /// The schema to manage is one of PostgreSQL's own (`pg_catalog`, `information_schema`, `pg_*`).
+    ConfigSystemSchema = "config.system_schema", Usage,
+        "set ?schema= to the application's schema (Prisma's default is public)";
     /// The file given to `--env-file` cannot be read.
     ConfigEnvFile = "config.env_file", Usage,
         "check the path given to --env-file";
@@ -181,6 +184,9 @@ codes! {
     /// The migration role may not make a change the grant plan needs (CREATEROLE, ownership).
     PrivilegesCannotGrant = "privileges.cannot_grant", Usage,
         "run migrations and grants as the role that owns the schema and its tables, with CREATEROLE to create the app role";
+    /// The app role is the migration role, or one it inherits through: least privilege would lock migrations out.
+    PrivilegesLockout = "privileges.lockout", Usage,
+        "give the app its own role (DB_APP_USER names it; impulse_app by default)";
     /// The migration connection goes through RDS Proxy or PgBouncer.
     PoolerMigrationsThroughProxy = "pooler.migrations_through_proxy", Usage,
         "set DIRECT_URL to the database's own endpoint";

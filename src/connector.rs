@@ -193,6 +193,7 @@ impl Connector {
             resolved.use_iam_token(token);
         }
         resolved.check_placeholders()?;
+        resolved.check_parts()?;
         for param in resolved.unknown_params() {
             tracing::warn!(
                 "{}: URL parameter `{param}` is not understood and is ignored",

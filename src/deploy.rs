@@ -41,6 +41,9 @@ pub async fn apply<M: PrismaMigrator>(
     grants: Option<&Options>,
 ) -> Result<Applied> {
     let known = migrations::known::<M>()?;
+    if let Some(options) = grants {
+        crate::grants::apply::refuse_migration_role(session, options).await?;
+    }
     let lock = lock::acquire(session, lock_timeout, Scope::WithPrisma).await?;
     let lock_wait_ms = (lock.waited.as_secs_f64() * 1e6).round() / 1e3;
     let result = async {

@@ -30,6 +30,7 @@ use std::ffi::OsString;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::time::Duration;
 
 use crate::config::{ConnSpec, SslMode};
 use crate::error::{Code, Error, Result};
@@ -41,6 +42,49 @@ pub const SUPERUSER: &str = "postgres";
 /// The variable naming the server binaries to use (a directory with
 /// `initdb`, `pg_ctl` and `postgres`) instead of the machine's own.
 pub const BINDIR_VAR: &str = crate::env_vars::MIGRATE_PG_BINDIR;
+
+/// How long a run waits for another one creating or starting the cluster.
+const SETUP_WAIT: Duration = Duration::from_secs(120);
+
+/// Held while a run creates or starts the cluster in `root`.
+struct SetupLock {
+    _held: std::fs::File,
+}
+
+/// Takes the cluster's setup lock (a file lock on `root/.setup.lock`),
+/// waiting at most [`SETUP_WAIT`] for another run.
+fn setup_lock(root: &Path) -> Result<SetupLock> {
+    std::fs::create_dir_all(root).map_err(|e| io_error("create the cluster directory", e))?;
+    let path = root.join(".setup.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| io_error("open .setup.lock", e))?;
+    let deadline = std::time::Instant::now() + SETUP_WAIT;
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(SetupLock { _held: file }),
+            Err(std::fs::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(Error::new(
+                    Code::DevBrokenState,
+                    format!(
+                        "another run has held {} for {}s",
+                        path.display(),
+                        SETUP_WAIT.as_secs()
+                    ),
+                    "wait for the other `migrate dev` (or prisma-check, entities) to finish, \
+                     or end it",
+                ));
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(io_error("lock .setup.lock", e)),
+        }
+    }
+}
 
 /// The programs a bin directory must hold.
 const SERVER_PROGRAMS: [&str; 3] = ["initdb", "pg_ctl", "postgres"];
@@ -75,6 +119,9 @@ impl Cluster {
         let root = std::path::absolute(root)
             .map_err(|e| io_error(&format!("resolve {}", root.display()), e))?;
         let chosen = bindir.map(checked_bindir).transpose()?;
+        // Parallel runs (several `migrate dev`, `prisma-check`) would each
+        // make a cluster with its own password: one at a time.
+        let _lock = setup_lock(&root)?;
         if root.join("data").join("PG_VERSION").exists() && root.join("cluster.json").exists() {
             Self::open(&root, chosen)
         } else {
@@ -175,6 +222,12 @@ impl Cluster {
 
     /// Starts the server unless it is running. Returns true when it started it.
     pub fn start(&mut self) -> Result<bool> {
+        let _lock = setup_lock(&self.root)?;
+        // Another run may have started it, or moved it to another port,
+        // while this one waited for the lock.
+        if let Ok(state) = read_json::<State>(&self.root.join("cluster.json")) {
+            self.state.port = state.port;
+        }
         if self.is_running() {
             return Ok(false);
         }

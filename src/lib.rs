@@ -153,7 +153,7 @@ fn init_tracing(quiet: bool, verbose: u8) {
     };
     let _ = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
-        .with_writer(std::io::stderr)
+        .with_writer(|| secret::ScrubbedStderr)
         .with_target(false)
         .without_time()
         .with_ansi(

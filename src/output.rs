@@ -10,6 +10,7 @@ use std::fmt::Display;
 
 use crate::cli::Format;
 use crate::error::Error;
+use crate::secret::scrub;
 
 /// A command's result.
 pub trait Report: serde::Serialize + Display {}
@@ -27,7 +28,7 @@ impl Ui {
     /// A progress line on stderr (hidden by `-q`).
     pub fn progress(&self, line: impl Display) {
         if !self.quiet {
-            eprintln!("{line}");
+            eprintln!("{}", scrub(&line.to_string()));
         }
     }
 
@@ -52,6 +53,8 @@ impl Ui {
     /// An error: always `error:`/`hint:` on stderr, and the JSON form on
     /// stdout with `--format json`.
     pub fn error(&self, e: &Error) {
+        // Whatever a message quoted, no secret value is printed.
+        let e = &Error::new(e.code, scrub(&e.message), scrub(&e.hint));
         eprintln!("{e}");
         if self.format == Format::Json {
             match serde_json::to_string(&e.document()) {

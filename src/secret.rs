@@ -4,16 +4,59 @@
 //! Wrapping them in [`Secret`] makes the safe thing the default: `Debug` and
 //! `Display` print `****`, and the only way to read the value is the explicit
 //! [`Secret::expose`], which is easy to audit with grep.
+//!
+//! Behind that, a second line of defence: every value made a [`Secret`] is
+//! remembered for the process, and [`scrub`] replaces it (and its
+//! percent-encoded forms) with `****` in every error, progress line and log
+//! line before it is printed, whatever message happened to quote it. And
+//! [`echo`] decides whether a value the user typed may be quoted back at
+//! all.
 
 use std::fmt;
+use std::sync::{Mutex, OnceLock};
+
+use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 
 /// A password or token; prints as `****`.
 #[derive(Clone, PartialEq, Eq, Default)]
 pub struct Secret(String);
 
+/// Every secret value seen in this process, and its encoded forms.
+fn known() -> &'static Mutex<Vec<String>> {
+    static KNOWN: OnceLock<Mutex<Vec<String>>> = OnceLock::new();
+    KNOWN.get_or_init(|| Mutex::new(Vec::new()))
+}
+
+/// Percent-encoding as a URL's user information carries a password.
+const USERINFO: &percent_encoding::AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// Values this short are not scrubbed: they would mangle ordinary words.
+const SHORTEST_SCRUBBED: usize = 4;
+
 impl Secret {
     pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
+        let value = value.into();
+        if value.chars().count() >= SHORTEST_SCRUBBED {
+            let mut known = known().lock().unwrap_or_else(|p| p.into_inner());
+            if !known.contains(&value) {
+                let encoded = utf8_percent_encode(&value, NON_ALPHANUMERIC).to_string();
+                let userinfo = utf8_percent_encode(&value, USERINFO).to_string();
+                known.push(value.clone());
+                for form in [encoded, userinfo] {
+                    if !known.contains(&form) {
+                        known.push(form);
+                    }
+                }
+                // Longest first, so that a value containing another is
+                // replaced whole.
+                known.sort_by_key(|k| std::cmp::Reverse(k.len()));
+            }
+        }
+        Self(value)
     }
 
     /// The value itself. Call only where it is handed to the database driver
@@ -24,6 +67,52 @@ impl Secret {
 
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
+    }
+}
+
+/// `text` with every secret value seen so far replaced by `****`.
+pub fn scrub(text: &str) -> String {
+    let known = known().lock().unwrap_or_else(|p| p.into_inner());
+    let mut out = text.to_string();
+    for value in known.iter() {
+        if out.contains(value.as_str()) {
+            out = out.replace(value.as_str(), "****");
+        }
+    }
+    out
+}
+
+/// Standard error through [`scrub`]: where log lines go.
+pub struct ScrubbedStderr;
+
+impl std::io::Write for ScrubbedStderr {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let text = String::from_utf8_lossy(buf);
+        std::io::Write::write_all(&mut std::io::stderr(), scrub(&text).as_bytes())?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::Write::flush(&mut std::io::stderr())
+    }
+}
+
+/// A value the user typed, as a message may quote it: itself when it is a
+/// plain word (lower-case letters, `_` and `-`, at most 40 characters) or
+/// a short number, which cannot be a secret, else a placeholder. A URL or
+/// a password given in the wrong place is never quoted back.
+pub fn echo(value: &str) -> String {
+    let word = value.len() <= 40
+        && value.starts_with(|c: char| c.is_ascii_lowercase())
+        && value
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c == '_' || c == '-');
+    let number =
+        !value.is_empty() && value.len() <= 10 && value.chars().all(|c| c.is_ascii_digit());
+    if word || number {
+        value.to_string()
+    } else {
+        "(the value is not shown)".to_string()
     }
 }
 
@@ -48,6 +137,35 @@ impl fmt::Display for Secret {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn known_values_are_scrubbed_from_any_text() {
+        let s = Secret::new("S3cr3t/Pw@d");
+        let text = format!(
+            "failed: {} and {} in a URL",
+            s.expose(),
+            utf8_percent_encode(s.expose(), NON_ALPHANUMERIC)
+        );
+        assert_eq!(scrub(&text), "failed: **** and **** in a URL");
+        assert_eq!(scrub("abc"), "abc");
+    }
+
+    #[test]
+    fn only_plain_words_are_echoed() {
+        for shown in ["many", "add-user", "add_user_nickname", "9999"] {
+            assert_eq!(echo(shown), shown);
+        }
+        for hidden in [
+            "hunter2",
+            "postgresql://u:p@h/d",
+            "P@ss",
+            "Add",
+            "",
+            &"x".repeat(41),
+        ] {
+            assert_eq!(echo(hidden), "(the value is not shown)", "{hidden}");
+        }
+    }
 
     #[test]
     fn never_prints_its_value() {

@@ -176,13 +176,24 @@ async fn ensure_database(ctx: &Ctx, cluster: &Cluster) -> Result<()> {
         .map_err(|e| session::query_error(&e, "look up the dev database"))?
         .is_some();
     if !exists {
-        sqlx::query(sqlx::AssertSqlSafe(format!(
+        let created = sqlx::query(sqlx::AssertSqlSafe(format!(
             "CREATE DATABASE {}",
             quote_ident(DEV_DATABASE)
         )))
         .execute(&session.pool)
-        .await
-        .map_err(|e| session::query_error(&e, "create the dev database"))?;
+        .await;
+        // Another `migrate dev` created it meanwhile: that is as good.
+        let raced = created
+            .as_ref()
+            .err()
+            .and_then(|e| e.as_database_error())
+            .is_some_and(|db| {
+                db.code().as_deref() == Some("42P04")
+                    || db.constraint() == Some("pg_database_datname_index")
+            });
+        if !raced {
+            created.map_err(|e| session::query_error(&e, "create the dev database"))?;
+        }
         ctx.ui
             .progress(format_args!("created database \"{DEV_DATABASE}\""));
     }

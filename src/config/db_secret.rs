@@ -40,9 +40,14 @@ impl DbSecret {
         let object = value
             .as_object()
             .ok_or_else(|| malformed("is JSON but not an object"))?;
+        // A control character (a NUL, a newline) would reach the server or
+        // the login packet as it is: the field is refused, by name only.
         let string = |key: &str| -> Result<Option<String>> {
             match object.get(key) {
                 None | Some(serde_json::Value::Null) => Ok(None),
+                Some(serde_json::Value::String(s)) if s.chars().any(char::is_control) => Err(
+                    malformed(&format!("has a \"{key}\" with a control character in it")),
+                ),
                 Some(serde_json::Value::String(s)) => Ok(Some(s.clone())),
                 Some(_) => Err(malformed(&format!("has a \"{key}\" that is not a string"))),
             }

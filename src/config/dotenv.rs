@@ -41,29 +41,44 @@ impl DotEnv {
     /// Reads `path`. `explicit` is true when the user named the file, which
     /// makes a missing file an error instead of nothing.
     pub fn load(path: &Path, explicit: bool) -> Result<Self> {
-        let text = match std::fs::read_to_string(path) {
-            Ok(text) => text,
+        let refuse = |message: String| -> Result<Self> {
+            if explicit {
+                return Err(Error::new(
+                    Code::ConfigEnvFile,
+                    message,
+                    "check the path given to --env-file",
+                ));
+            }
+            tracing::warn!("{message}; ignoring it");
+            Ok(Self::default())
+        };
+        // Only a regular file: reading a FIFO (or a device) would wait forever.
+        match std::fs::metadata(path) {
+            Ok(meta) if !meta.is_file() => {
+                return refuse(format!("env file {} is not a regular file", path.display()));
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => {
                 return Ok(Self::default());
             }
-            Err(e) => {
-                let message = format!("cannot read env file {}: {e}", path.display());
-                if explicit {
-                    return Err(Error::new(
-                        Code::ConfigEnvFile,
-                        message,
-                        "check the path given to --env-file",
-                    ));
-                }
-                tracing::warn!("{message}; ignoring it");
-                return Ok(Self::default());
-            }
+            _ => {}
+        }
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) => return refuse(format!("cannot read env file {}: {e}", path.display())),
         };
+        Ok(Self::parse(&text, path))
+    }
+
+    /// The variables of an env file's `text` (read from `path`). Linear in
+    /// its size; a leading byte-order mark is ignored.
+    pub fn parse(text: &str, path: &Path) -> Self {
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        let lines = assignment_lines(text);
         let mut values = HashMap::new();
         for item in dotenvy::from_read_iter(text.as_bytes()) {
             match item {
                 Ok((key, value)) => {
-                    let line = line_of(&text, &key);
+                    let line = lines.get(key.as_str()).copied();
                     values.insert(key, DotEnvValue { value, line });
                 }
                 Err(e) => {
@@ -83,10 +98,10 @@ impl DotEnv {
                 }
             }
         }
-        Ok(Self {
+        Self {
             path: Some(path.to_path_buf()),
             values,
-        })
+        }
     }
 
     pub fn get(&self, key: &str) -> Option<&DotEnvValue> {
@@ -94,18 +109,22 @@ impl DotEnv {
     }
 }
 
-/// The line of the last assignment to `key` (the one dotenv keeps).
-fn line_of(text: &str, key: &str) -> Option<usize> {
-    text.lines()
-        .enumerate()
-        .filter(|(_, line)| {
-            let line = line.trim_start();
-            let line = line.strip_prefix("export ").unwrap_or(line).trim_start();
-            line.strip_prefix(key)
-                .is_some_and(|rest| rest.trim_start().starts_with('='))
-        })
-        .map(|(i, _)| i + 1)
-        .last()
+/// The 1-based line of the last assignment to each key (the one dotenv
+/// keeps), in one pass.
+fn assignment_lines(text: &str) -> HashMap<&str, usize> {
+    let mut lines = HashMap::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim_start();
+        let line = line.strip_prefix("export ").unwrap_or(line).trim_start();
+        let Some((key, _)) = line.split_once('=') else {
+            continue;
+        };
+        let key = key.trim_end();
+        if !key.is_empty() && !key.starts_with('#') {
+            lines.insert(key, i + 1);
+        }
+    }
+    lines
 }
 
 #[cfg(test)]
@@ -142,5 +161,43 @@ mod tests {
             DotEnv::load(&path, true).unwrap_err().code,
             Code::ConfigEnvFile
         );
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_ignored() {
+        let env = DotEnv::parse("\u{feff}DATABASE_URL=x\n", Path::new(".env"));
+        assert_eq!(env.get("DATABASE_URL").unwrap().value, "x");
+        assert_eq!(env.get("DATABASE_URL").unwrap().line, Some(1));
+    }
+
+    #[test]
+    fn a_large_file_is_read_in_linear_time() {
+        let text: String = (0..100_000)
+            .map(|i| format!("VAR_{i}=value_{i}\n"))
+            .collect();
+        let started = std::time::Instant::now();
+        let env = DotEnv::parse(&text, Path::new(".env"));
+        assert_eq!(env.get("VAR_99999").unwrap().line, Some(100_000));
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+
+    #[test]
+    fn a_fifo_is_never_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo.env");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        assert_eq!(
+            DotEnv::load(&fifo, true).unwrap_err().code,
+            Code::ConfigEnvFile
+        );
+        assert_eq!(DotEnv::load(&fifo, false).unwrap(), DotEnv::default());
     }
 }

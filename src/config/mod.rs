@@ -10,6 +10,7 @@
 //! arn:…, version …". IAM then replaces the password with a fresh token
 //! ([`Resolved::use_iam_token`]). Nothing in this module touches the network.
 
+pub mod checks;
 pub mod db_secret;
 pub mod dotenv;
 pub mod resolve;

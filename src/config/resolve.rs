@@ -23,7 +23,7 @@ use std::path::PathBuf;
 
 use super::db_secret::DbSecret;
 use super::url::Placeholder;
-use super::{ConnSpec, Origin, Sourced, Sources, SslMode, first};
+use super::{ConnSpec, Origin, Sourced, Sources, SslMode, checks, first};
 use crate::env_vars as vars;
 use crate::error::{Code, Error, Result};
 use crate::secret::Secret;
@@ -504,6 +504,38 @@ impl Resolved {
     /// silently lose it.
     pub fn refuse_pooler(&self) -> Result<()> {
         super::refuse_pooler(&self.spec(), &self.host.origin)
+    }
+
+    /// Every part is fit to send: no control characters, identifiers of at
+    /// most 63 bytes, a schema that is not PostgreSQL's own.
+    pub fn check_parts(&self) -> Result<()> {
+        let name = self.which.label();
+        let part =
+            |what: &str, origin: &Origin| format!("the {name} connection's {what} (from {origin})");
+        checks::no_control_characters(&part("host", &self.host.origin), &self.host.value)?;
+        checks::identifier(&part("user", &self.user.origin), &self.user.value)?;
+        if let Some(password) = &self.password {
+            checks::no_control_characters(
+                &part("password", &password.origin),
+                password.value.expose(),
+            )?;
+        }
+        checks::identifier(&part("database", &self.dbname.origin), &self.dbname.value)?;
+        checks::managed_schema(&part("schema", &self.schema.origin), &self.schema.value)?;
+        if let Some(cert) = &self.sslrootcert {
+            checks::no_control_characters(
+                &part("sslrootcert", &cert.origin),
+                &cert.value.to_string_lossy(),
+            )?;
+        }
+        if let Some(app) = &self.template.application_name {
+            let origin = self.url_origin.clone().unwrap_or(Origin::Default("none"));
+            checks::no_control_characters(&part("application_name", &origin), app)?;
+        }
+        if let Some(region) = &self.region {
+            checks::region(&part("AWS region", &region.origin), &region.value)?;
+        }
+        Ok(())
     }
 
     /// A placeholder that survived resolution is an error naming the

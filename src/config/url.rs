@@ -268,6 +268,14 @@ impl ConnSpec {
         self.pgbouncer || is_rds_proxy_host(&self.host)
     }
 
+    /// TLS without verifying the server's certificate, to a host that is
+    /// not this machine: an on-path attacker can then pose as the database
+    /// and ask for the password in clear text.
+    pub fn unverified_remote_tls(&self) -> bool {
+        !matches!(self.sslmode, SslMode::VerifyCa | SslMode::VerifyFull)
+            && !is_local_host(&self.host)
+    }
+
     /// The URL with the password shown as `****`.
     pub fn redacted(&self) -> String {
         self.to_string()
@@ -369,6 +377,17 @@ impl Placeholder {
             Self::Angle => "<...>",
         }
     }
+}
+
+/// A host on this machine: `localhost` or a loopback address. Decided from
+/// the name alone, before any connection: nothing else is local.
+pub fn is_local_host(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// `*.proxy-*.rds.amazonaws.com`: an RDS Proxy endpoint.

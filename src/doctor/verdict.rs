@@ -263,7 +263,7 @@ fn connection(v: &mut Verdict, c: &ConnectionFacts, explained: bool) {
     let Some(login) = c.login.as_ref() else {
         return;
     };
-    let (tls_status, tls_note, tls_hint) = tls_check(target.sslmode);
+    let (tls_status, tls_note, tls_hint) = tls_check(target.sslmode, &target.host);
     let tls = |v: &mut Verdict| {
         v.record(
             name,
@@ -352,7 +352,7 @@ fn refused_login(code: Code) -> bool {
     )
 }
 
-fn tls_check(mode: SslMode) -> (Status, &'static str, Option<String>) {
+fn tls_check(mode: SslMode, host: &str) -> (Status, &'static str, Option<String>) {
     let note = match mode {
         SslMode::VerifyFull => "TLS, certificate and host name verified",
         SslMode::VerifyCa => "TLS, certificate verified (not the host name)",
@@ -360,11 +360,17 @@ fn tls_check(mode: SslMode) -> (Status, &'static str, Option<String>) {
         SslMode::Prefer | SslMode::Allow => "TLS if the server offers it, not verified",
         SslMode::Disable => "no TLS (sslmode=disable)",
     };
-    if mode == SslMode::Disable {
+    let verified = matches!(mode, SslMode::VerifyCa | SslMode::VerifyFull);
+    if mode == SslMode::Disable || (!verified && !crate::config::url::is_local_host(host)) {
         (
             Status::Warn,
             note,
-            Some("use sslmode=verify-full with the RDS CA bundle (sslrootcert)".into()),
+            Some(
+                "use sslmode=verify-full with the RDS CA bundle (sslrootcert): without \
+                 verification anyone on the network path can pose as the database and ask for \
+                 the password in clear text"
+                    .into(),
+            ),
         )
     } else {
         (Status::Pass, note, None)

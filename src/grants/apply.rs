@@ -64,14 +64,58 @@ pub struct Outcome {
     pub password_synced_from: Option<String>,
 }
 
+/// Refuses an app role that is the migration role itself, or one the
+/// migration role inherits privileges through (a membership with INHERIT:
+/// from PostgreSQL 16 the membership's own option, before it the member's
+/// `rolinherit`; the ADMIN-only membership a CREATEROLE role gets on the
+/// roles it creates does not count): its plan would revoke what
+/// the migration role needs (the history table, CONNECT, the schema), and
+/// every later `up`, `down` and `status` would be locked out. Checked
+/// before anything changes (before `up` applies a migration).
+pub async fn refuse_migration_role(session: &Session, options: &Options) -> Result<()> {
+    let row = sqlx::query(
+        "WITH RECURSIVE app AS (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = $1), \
+              mine(oid) AS ( \
+                SELECT oid FROM pg_catalog.pg_roles WHERE rolname = current_user \
+                UNION SELECT m.roleid FROM pg_catalog.pg_auth_members m JOIN mine ON m.member = mine.oid \
+                WHERE coalesce((to_jsonb(m) ->> 'inherit_option')::boolean, \
+                               (SELECT rolinherit FROM pg_catalog.pg_roles WHERE oid = m.member))) \
+         SELECT current_user::text, EXISTS (SELECT 1 FROM app JOIN mine USING (oid))",
+    )
+    .bind(&options.app_role)
+    .fetch_one(&session.pool)
+    .await
+    .map_err(|e| query_error(&e, "look up the app role"))?;
+    let (me, inherits): (String, bool) = (sqlx::Row::get(&row, 0), sqlx::Row::get(&row, 1));
+    if !inherits {
+        return Ok(());
+    }
+    let how = if me == options.app_role {
+        "is the migration role itself".to_string()
+    } else {
+        format!("is a role the migration role \"{me}\" inherits privileges through")
+    };
+    Err(Error::new(
+        Code::PrivilegesLockout,
+        format!(
+            "the app role \"{}\" {how}: least privilege for it would revoke what the migrations need",
+            options.app_role
+        ),
+        "give the app (the Lambda) a role of its own: unset DB_APP_USER (impulse_app is the \
+         default) or name another role; the migration connection (DIRECT_URL) keeps the owner",
+    ))
+}
+
 /// Reads, plans and (with `apply`) fixes the app role's privileges.
 pub async fn reconcile(
     session: &Session,
     options: &Options,
     on_change: &mut dyn FnMut(&Change),
 ) -> Result<Outcome> {
-    let mut retried = false;
+    refuse_migration_role(session, options).await?;
+    let mut attempts = 0;
     loop {
+        attempts += 1;
         let state = introspect::read(session, &options.app_role, options.iam).await?;
         let plan = plan(&state);
         let mut outcome = Outcome {
@@ -107,10 +151,21 @@ pub async fn reconcile(
                 }
                 return Ok(outcome);
             }
-            Err(Failure::RoleCreatedConcurrently) if !retried => retried = true,
+            Err(Failure::RoleCreatedConcurrently) if attempts < CONCURRENT_ATTEMPTS => {
+                // Another run made the role (or changed it) meanwhile: read
+                // again, after a short pause that keeps the runs apart.
+                let pause = 20 * attempts as u64 + u64::from(std::process::id() % 20);
+                tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
+            }
             Err(Failure::RoleCreatedConcurrently) => {
-                return Err(Error::internal(
-                    "the app role was created concurrently twice in a row",
+                return Err(Error::new(
+                    Code::PrivilegesCannotGrant,
+                    format!(
+                        "the app role \"{}\" was changed by other runs {CONCURRENT_ATTEMPTS} times \
+                         while this one reconciled it",
+                        options.app_role
+                    ),
+                    "run `migrate grant` again once the other deploys are done",
                 ));
             }
             Err(Failure::Error(e)) => return Err(e),
@@ -176,12 +231,21 @@ async fn execute(session: &Session, plan: &Plan, options: &Options) -> Result<us
     Ok(executed)
 }
 
+/// How many times a reconciliation starts over when other runs change the
+/// same (cluster-wide) role at the same time.
+const CONCURRENT_ATTEMPTS: u32 = 5;
+
 fn classify(e: &sqlx::Error, what: &str) -> Failure {
     let Some(db) = e.as_database_error() else {
         return Failure::Error(query_error(e, "change the privileges"));
     };
     match db.code().as_deref() {
+        // duplicate_object, or the unique index of pg_authid: another run
+        // on another database created the same role first.
         Some("42710") => Failure::RoleCreatedConcurrently,
+        Some("23505") if db.constraint() == Some("pg_authid_rolname_index") => {
+            Failure::RoleCreatedConcurrently
+        }
         // Two runs granting on the same shared catalog row at once.
         Some("XX000") if db.message().contains("tuple concurrently updated") => {
             Failure::RoleCreatedConcurrently

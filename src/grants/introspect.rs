@@ -92,6 +92,7 @@ pub async fn read(session: &Session, app_role: &str, iam: bool) -> Result<State>
                        coalesce(c.relacl, acldefault(CASE c.relkind WHEN 'S' THEN 's' ELSE 'r' END::\"char\", c.relowner)) \
                 FROM pg_catalog.pg_class c JOIN ns ON ns.oid = c.relnamespace \
                 WHERE c.relkind IN ('r', 'p', 'S') \
+                  AND pg_catalog.pg_has_role(current_user, c.relowner, 'USAGE') \
                 UNION ALL \
                 SELECT CASE d.defaclobjtype WHEN 'r' THEN 'default tables' ELSE 'default sequences' END, \
                        '', d.defaclacl \

@@ -40,6 +40,10 @@ pub async fn app_role(
     when_owner: WhenAppIsOwner,
 ) -> Result<ChosenAppRole> {
     if let Some(named) = connector.sources().var(env_vars::DB_APP_USER) {
+        crate::config::checks::identifier(
+            &format!("the app role ({})", named.origin),
+            &named.value,
+        )?;
         return Ok(ChosenAppRole {
             name: named.value,
             origin: named.origin,

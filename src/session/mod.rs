@@ -23,7 +23,7 @@ use sqlx::{ConnectOptions, Row};
 pub use classify::{describe_db_error, query_error};
 
 use crate::config::{ConnSpec, SslMode};
-use crate::error::Result;
+use crate::error::{Code, Error, Result};
 use crate::net;
 use crate::sql::quote_ident;
 
@@ -63,6 +63,15 @@ impl Session {
     /// Opens a session to `spec` within `timeout` (DNS, TCP, TLS and
     /// authentication together) and prepares it.
     pub async fn open(spec: &ConnSpec, timeout: Duration) -> Result<Session> {
+        if spec.unverified_remote_tls() {
+            tracing::warn!(
+                "the connection to {} does not verify the server's certificate (sslmode={}): \
+                 anyone on the network path could pose as the database and ask for the password \
+                 in clear text; use sslmode=verify-full with sslrootcert (the RDS CA bundle)",
+                spec.host,
+                spec.sslmode.as_str()
+            );
+        }
         let deadline = Instant::now() + timeout;
         let addrs = net::resolve(&spec.host, spec.port, timeout).await?;
         let left = deadline.saturating_duration_since(Instant::now());
@@ -84,6 +93,7 @@ impl Session {
         configured: Duration,
     ) -> Result<Session> {
         let started = Instant::now();
+        check_root_cert(spec)?;
         // The pool retries what it deems transient (53300 too many
         // connections, 57P03 starting up) until its deadline and then says
         // only "timed out". So it gets two thirds of the time, and a direct
@@ -149,6 +159,7 @@ impl Session {
 /// it to tell TLS, authentication and database problems apart.
 pub async fn login_once(spec: &ConnSpec, remaining: Duration, configured: Duration) -> Result<()> {
     use sqlx::Connection;
+    check_root_cert(spec)?;
     let options = connect_options(spec);
     match tokio::time::timeout(remaining, sqlx::PgConnection::connect_with(&options)).await {
         Ok(Ok(conn)) => {
@@ -158,6 +169,25 @@ pub async fn login_once(spec: &ConnSpec, remaining: Duration, configured: Durati
         Ok(Err(e)) => Err(classify::connect_error(&e, spec, configured)),
         Err(_) => Err(net::timed_out(&spec.host, spec.port, configured)),
     }
+}
+
+/// `sslrootcert` must be a regular file: the driver reads it whole, and a
+/// FIFO (or a device) would make it wait forever.
+fn check_root_cert(spec: &ConnSpec) -> Result<()> {
+    let Some(path) = &spec.sslrootcert else {
+        return Ok(());
+    };
+    let problem = match std::fs::metadata(path) {
+        Ok(meta) if meta.is_file() => return Ok(()),
+        Ok(_) => "is not a regular file".to_string(),
+        Err(e) => format!("cannot be read ({e})"),
+    };
+    Err(Error::new(
+        Code::ConfigInvalid,
+        format!("sslrootcert {} {problem}", path.display()),
+        "point sslrootcert (or DB_SSLROOTCERT) at the CA bundle's PEM file, e.g. the RDS \
+         global-bundle.pem",
+    ))
 }
 
 /// The driver's options, built from the parsed URL (never from the URL text,

@@ -9,6 +9,7 @@ mod dev;
 mod doctor;
 mod entity;
 mod grants;
+mod hardening;
 mod history;
 mod moto;
 mod pg_versions;

@@ -525,6 +525,42 @@ fn with_unknown_migrations_the_schema_is_not_judged() {
 }
 
 #[test]
+fn unverified_tls_to_another_host_warns_and_loopback_does_not() {
+    for (host, mode, status) in [
+        (
+            "db.abc.eu-west-1.rds.amazonaws.com",
+            SslMode::Require,
+            Status::Warn,
+        ),
+        (
+            "db.abc.eu-west-1.rds.amazonaws.com",
+            SslMode::Prefer,
+            Status::Warn,
+        ),
+        (
+            "db.abc.eu-west-1.rds.amazonaws.com",
+            SslMode::VerifyFull,
+            Status::Pass,
+        ),
+        ("127.0.0.1", SslMode::Require, Status::Pass),
+        ("localhost", SslMode::Prefer, Status::Pass),
+        ("::1", SslMode::Require, Status::Pass),
+    ] {
+        let mut app = healthy(Which::App);
+        let target = app.target.as_mut().unwrap();
+        target.host = host.into();
+        target.sslmode = mode;
+        let (checks, diagnosis) = verdict(&facts(app));
+        assert!(diagnosis.is_empty(), "a warning, not a diagnosis");
+        let tls = checks
+            .iter()
+            .find(|c| c.connection == "app" && c.id == "tls")
+            .unwrap();
+        assert_eq!(tls.status, status, "{host} {mode:?}");
+    }
+}
+
+#[test]
 fn an_unverified_certificate_warns_and_disabled_tls_is_named() {
     let mut app = healthy(Which::App);
     app.target.as_mut().unwrap().sslmode = SslMode::Disable;
