@@ -11,7 +11,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::error::{Code, Error};
 
 /// Owns the schema of the Impulse PostgreSQL database and its connection hygiene.
-#[derive(Debug, Parser)]
+#[derive(Parser)]
 #[command(name = "migrate", version, about, long_about = None)]
 pub struct Cli {
     #[command(flatten)]
@@ -19,6 +19,29 @@ pub struct Cli {
 
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// By hand: a command's free-text arguments (a migration's name) could be
+/// a URL typed in the wrong place; its password is shown as `****`.
+impl std::fmt::Debug for Cli {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        struct Redacted(String);
+        impl std::fmt::Debug for Redacted {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+        f.debug_struct("Cli")
+            .field("global", &self.global)
+            .field(
+                "command",
+                &Redacted(crate::config::redact_urls_in(&format!(
+                    "{:?}",
+                    self.command
+                ))),
+            )
+            .finish()
+    }
 }
 
 #[derive(Args)]
@@ -93,16 +116,28 @@ pub struct GlobalArgs {
     pub lock_timeout: u64,
 }
 
+impl GlobalArgs {
+    /// The connection flags, for resolution.
+    pub fn conn_flags(&self) -> crate::config::ConnFlags {
+        crate::config::ConnFlags {
+            database_url: self.database_url.clone(),
+            secret_id: self.secret_id.clone(),
+            secret_stage: self.secret_stage.clone(),
+            iam: self.iam,
+            host: self.host.clone(),
+            port: self.port,
+            user: self.user.clone(),
+            dbname: self.dbname.clone(),
+            region: self.region.clone(),
+        }
+    }
+}
+
 /// By hand: `--database-url` may hold a password.
 impl std::fmt::Debug for GlobalArgs {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("GlobalArgs")
-            .field(
-                "database_url",
-                &self.database_url.as_deref().map(crate::config::redact_url),
-            )
-            .field("secret_id", &self.secret_id)
-            .field("iam", &self.iam)
+            .field("connection", &self.conn_flags())
             .field("format", &self.format)
             .finish_non_exhaustive()
     }
@@ -292,7 +327,39 @@ pub fn wants_json(args: impl IntoIterator<Item = std::ffi::OsString>) -> bool {
 /// the message (anything URL-shaped redacted: a URL given in the wrong
 /// place may hold a password), its usage line in the hint.
 pub fn usage_error(e: &clap::Error) -> Error {
-    let rendered = e.render().to_string();
+    use clap::error::{ContextKind, ContextValue};
+    let command = <Cli as clap::CommandFactory>::command();
+    let known: Vec<&str> = command
+        .get_subcommands()
+        .flat_map(|c| std::iter::once(c.get_name()).chain(c.get_all_aliases()))
+        .collect();
+    // What was typed comes back only as the tool's own words: a URL or a
+    // password given in the wrong place must not. clap renders the same
+    // error again with every typed value replaced (before rendering: clap
+    // drops control characters, so the rendered text is not what was typed).
+    let flag =
+        regex::Regex::new(r"^--?[A-Za-z0-9][A-Za-z0-9-]*( <[A-Z_]+>)?$").expect("static regex");
+    let mut shown = clap::Error::new(e.kind()).with_cmd(&command);
+    for (kind, value) in e.context() {
+        let typed = matches!(
+            kind,
+            ContextKind::InvalidArg | ContextKind::InvalidValue | ContextKind::InvalidSubcommand
+        );
+        let value = match value {
+            ContextValue::String(v) if typed && !v.is_empty() && !flag.is_match(v) => {
+                ContextValue::String(crate::secret::echo(v, &known))
+            }
+            other => other.clone(),
+        };
+        let _ = shown.insert(kind, value);
+    }
+    let mut rendered = shown.render().to_string();
+    // The value parser's own words (`99999 is not in 0..=65535`) come from
+    // the tool's parsers, which quote numbers at most.
+    if let Some(source) = std::error::Error::source(e) {
+        let end = rendered.find('\n').unwrap_or(rendered.len());
+        rendered.insert_str(end, &format!(": {source}"));
+    }
     // clap's message is the paragraph before the usage line.
     let first = rendered
         .split("\n\n")
@@ -307,20 +374,30 @@ pub fn usage_error(e: &clap::Error) -> Error {
         .find(|l| l.starts_with("Usage: "))
         .map(|u| format!("{}; ", u.trim()))
         .unwrap_or_default();
-    // clap quotes what was typed ('...'): a URL or a password given in the
-    // wrong place must not come back; flag names ('--steps <N>') may.
+    // Anything else clap quotes ('...') that is not a flag is shown only
+    // when it is one of the tool's words.
     let quoted = regex::Regex::new(r"'([^']*)'").expect("static regex");
     let message = quoted.replace_all(&first, |c: &regex::Captures| {
-        if c[1].starts_with('-') {
+        if c[1].starts_with('-') || &c[1] == crate::secret::NOT_SHOWN {
             c[0].to_string()
         } else {
-            format!("'{}'", crate::secret::echo(&c[1]))
+            format!("'{}'", crate::secret::echo(&c[1], &known))
         }
     });
+    // clap's suggestion names one of the tool's own commands or flags.
+    let suggestion = [ContextKind::SuggestedSubcommand, ContextKind::SuggestedArg]
+        .into_iter()
+        .find_map(|kind| match e.get(kind) {
+            Some(ContextValue::String(s)) => Some(s.clone()),
+            Some(ContextValue::Strings(v)) if !v.is_empty() => Some(v.join("` or `")),
+            _ => None,
+        })
+        .map(|s| format!("did you mean `{s}`? "))
+        .unwrap_or_default();
     Error::new(
         Code::UsageInvalid,
         crate::config::redact_urls_in(&message),
-        format!("{usage}see `migrate --help` and `migrate <command> --help`"),
+        format!("{suggestion}{usage}see `migrate --help` and `migrate <command> --help`"),
     )
 }
 

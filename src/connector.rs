@@ -170,6 +170,9 @@ impl Connector {
             None => None,
         };
         let mut resolved = config::resolve(&plan, secret.as_ref())?;
+        // Before signing: a host or user with a control character in it is
+        // the user's error, not a signing failure.
+        resolved.check_parts()?;
         if resolved.iam.is_some() {
             let region = resolved.iam_region().ok_or_else(|| {
                 Error::new(
@@ -193,7 +196,6 @@ impl Connector {
             resolved.use_iam_token(token);
         }
         resolved.check_placeholders()?;
-        resolved.check_parts()?;
         for param in resolved.unknown_params() {
             tracing::warn!(
                 "{}: URL parameter `{param}` is not understood and is ignored",

@@ -118,7 +118,12 @@ impl Cluster {
     pub fn open_or_init_with(root: &Path, bindir: Option<&Path>) -> Result<Self> {
         let root = std::path::absolute(root)
             .map_err(|e| io_error(&format!("resolve {}", root.display()), e))?;
-        let chosen = bindir.map(checked_bindir).transpose()?;
+        // Checked before anything is made: a bad MIGRATE_PG_BINDIR leaves
+        // no directory behind.
+        let chosen = match bindir {
+            Some(dir) => Some(checked_bindir(dir)?),
+            None => bindir_from_env().transpose()?,
+        };
         // Parallel runs (several `migrate dev`, `prisma-check`) would each
         // make a cluster with its own password: one at a time.
         let _lock = setup_lock(&root)?;

@@ -32,6 +32,10 @@ pub(crate) mod devdb;
 pub(crate) mod doctor;
 pub(crate) mod env_vars;
 pub(crate) mod error;
+/// The properties of the input parsers, for the fuzz targets and the
+/// property tests; not a stable API.
+#[doc(hidden)]
+pub mod fuzzing;
 pub(crate) mod grants;
 pub(crate) mod history;
 pub(crate) mod lock;

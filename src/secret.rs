@@ -70,10 +70,12 @@ impl Secret {
     }
 }
 
-/// `text` with every secret value seen so far replaced by `****`.
+/// `text` with every secret value seen so far replaced by `****`, and the
+/// password of any URL in it too (a URL typed where a path or a name
+/// belongs was never parsed as one, so its password is not known).
 pub fn scrub(text: &str) -> String {
     let known = known().lock().unwrap_or_else(|p| p.into_inner());
-    let mut out = text.to_string();
+    let mut out = crate::config::redact_urls_in(text);
     for value in known.iter() {
         if out.contains(value.as_str()) {
             out = out.replace(value.as_str(), "****");
@@ -97,22 +99,21 @@ impl std::io::Write for ScrubbedStderr {
     }
 }
 
-/// A value the user typed, as a message may quote it: itself when it is a
-/// plain word (lower-case letters, `_` and `-`, at most 40 characters) or
-/// a short number, which cannot be a secret, else a placeholder. A URL or
-/// a password given in the wrong place is never quoted back.
-pub fn echo(value: &str) -> String {
-    let word = value.len() <= 40
-        && value.starts_with(|c: char| c.is_ascii_lowercase())
-        && value
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c == '_' || c == '-');
+/// What a message says in place of a value it does not quote.
+pub const NOT_SHOWN: &str = "(the value is not shown)";
+
+/// A value the user typed, as a message may quote it: itself when it is
+/// one of the `known` words (a subcommand's name, say) or a number of at
+/// most ten digits, which cannot be a secret, else a placeholder. Anything
+/// else could be a password given in the wrong place (`migrate up hunter`)
+/// or a URL holding one, and is never quoted back.
+pub fn echo(value: &str, known: &[&str]) -> String {
     let number =
         !value.is_empty() && value.len() <= 10 && value.chars().all(|c| c.is_ascii_digit());
-    if word || number {
+    if number || known.contains(&value) {
         value.to_string()
     } else {
-        "(the value is not shown)".to_string()
+        NOT_SHOWN.to_string()
     }
 }
 
@@ -151,19 +152,20 @@ mod tests {
     }
 
     #[test]
-    fn only_plain_words_are_echoed() {
-        for shown in ["many", "add-user", "add_user_nickname", "9999"] {
-            assert_eq!(echo(shown), shown);
+    fn only_known_words_and_numbers_are_echoed() {
+        for shown in ["up", "9999"] {
+            assert_eq!(echo(shown, &["up", "down"]), shown);
         }
         for hidden in [
+            "hunter",
             "hunter2",
             "postgresql://u:p@h/d",
             "P@ss",
-            "Add",
+            "Up",
             "",
-            &"x".repeat(41),
+            "12345678901",
         ] {
-            assert_eq!(echo(hidden), "(the value is not shown)", "{hidden}");
+            assert_eq!(echo(hidden, &["up", "down"]), NOT_SHOWN, "{hidden}");
         }
     }
 

@@ -22,7 +22,7 @@ use std::time::Duration;
 use migration::prisma::PrismaMigrator;
 
 use crate::cli::{Cli, Command, GlobalArgs};
-use crate::config::{ConnFlags, DotEnv, Resolved, Sources, Which};
+use crate::config::{DotEnv, Resolved, Sources, Which};
 use crate::connector::Connector;
 use crate::error::{Error, Exit, Result};
 use crate::output::Ui;
@@ -46,17 +46,7 @@ impl Ctx {
             DotEnv::load(Path::new(".env"), false)?
         };
         let sources = Sources {
-            flags: ConnFlags {
-                database_url: global.database_url.clone(),
-                secret_id: global.secret_id.clone(),
-                secret_stage: global.secret_stage.clone(),
-                iam: global.iam,
-                host: global.host.clone(),
-                port: global.port,
-                user: global.user.clone(),
-                dbname: global.dbname.clone(),
-                region: global.region.clone(),
-            },
+            flags: global.conn_flags(),
             env: Sources::process_env(),
             dotenv,
         };

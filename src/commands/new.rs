@@ -39,7 +39,7 @@ pub fn run(ctx: &Ctx, args: &NewArgs) -> Result<Exit> {
     if !valid_name(name) {
         return Err(Error::new(
             Code::NewInvalidName,
-            format!("`{}` is not a snake_case name", crate::secret::echo(name)),
+            "the migration's name is not in snake_case",
             "use lower-case letters, digits and single underscores, starting with a letter: \
              add_user_nickname",
         ));

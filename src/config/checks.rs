@@ -8,6 +8,8 @@
 //! - **Identifiers longer than 63 bytes** (schema, role, database):
 //!   PostgreSQL silently truncates them, while the tool looks them up in
 //!   full, so the history and the grants would never be found again.
+//! - **Hosts** that are neither a name nor an address: they could not
+//!   be carried by a URL, a TLS handshake or an IAM signature.
 //! - **System schemas** (`pg_catalog`, `information_schema`, `pg_toast`,
 //!   `pg_temp*`, any `pg_*`): the tool would grant and revoke on the
 //!   catalog itself.
@@ -87,6 +89,57 @@ pub fn managed_schema(part: &str, schema: &str) -> Result<()> {
     Ok(())
 }
 
+/// `value` is a host name or an IP address (bare, as `::1`, or in
+/// brackets): nothing a URL, a TLS handshake or an IAM signature could not
+/// carry.
+pub fn host(part: &str, value: &str) -> Result<()> {
+    no_control_characters(part, value)?;
+    let bare = value
+        .strip_prefix('[')
+        .and_then(|v| v.strip_suffix(']'))
+        .unwrap_or(value);
+    let valid = bare.parse::<std::net::IpAddr>().is_ok()
+        || (!value.contains([':', '%']) && url::Host::parse(value).is_ok());
+    if valid {
+        return Ok(());
+    }
+    Err(Error::new(
+        Code::ConfigInvalid,
+        format!("{part} is not a host name or an IP address"),
+        "give the server's DNS name (db.example.com), or its address (10.0.0.5, ::1)",
+    ))
+}
+
+/// A Secrets Manager secret id: a secret's ARN
+/// (`arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME`) or its name, in
+/// the characters AWS allows in names (ASCII letters, digits, `/_+=.@-`,
+/// and the `!` of RDS-managed secrets, `rds!db-...`).
+/// Anything else (a URL pasted into `DB_SECRET_ARN`, say) is refused
+/// without being quoted, since messages about a secret quote its id.
+pub fn secret_id(part: &str, value: &str) -> Result<()> {
+    let name_chars = |s: &str| {
+        !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "/_+=.@-!".contains(c))
+    };
+    let valid = if let Some(rest) = value.strip_prefix("arn:") {
+        let parts: Vec<&str> = rest.splitn(6, ':').collect();
+        matches!(parts.as_slice(), [partition, "secretsmanager", region, account, "secret", name]
+            if name_chars(partition) && name_chars(region) && account.chars().all(|c| c.is_ascii_digit()) && name_chars(name))
+    } else {
+        value.len() <= 512 && name_chars(value)
+    };
+    if valid && value.len() <= 2048 {
+        return Ok(());
+    }
+    Err(Error::new(
+        Code::ConfigInvalid,
+        format!("{part} is neither a secret's ARN nor a secret name"),
+        "give the secret's ARN (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME) or its name \
+         (ASCII letters, digits and /_+=.@-!); a URL belongs in DATABASE_URL",
+    ))
+}
+
 /// An AWS region name: lower-case letters, digits and dashes.
 pub fn region(part: &str, value: &str) -> Result<()> {
     let valid = !value.is_empty()
@@ -121,6 +174,47 @@ mod tests {
         // Bytes, not characters: 32 two-byte characters are 64 bytes.
         assert!(identifier("r", &"é".repeat(32)).is_err());
         assert!(identifier("r", "").is_err());
+    }
+
+    #[test]
+    fn hosts_are_names_or_addresses() {
+        for good in [
+            "localhost",
+            "db.example.com",
+            "10.0.0.5",
+            "::1",
+            "[::1]",
+            "xn--bcher-kva.example",
+        ] {
+            assert!(host("the host", good).is_ok(), "{good}");
+        }
+        for bad in ["", "a b", "a/b", "a@b", "[::1", "h:5432", "a\nb", "%41"] {
+            assert!(host("the host", bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn secret_ids_are_arns_or_names() {
+        for good in [
+            "impulse/app",
+            "rds!db-0b1c2d3e-aaaa-bbbb-cccc-0123456789ab",
+            "arn:aws:secretsmanager:eu-west-1:123456789012:secret:rds!db-0b1c2d3e-AbCdEf",
+            "arn:aws:secretsmanager:eu-west-1:123456789012:secret:impulse/app-AbCdEf",
+            "arn:aws-cn:secretsmanager:cn-north-1:1:secret:x",
+        ] {
+            assert!(secret_id("the secret id", good).is_ok(), "{good}");
+        }
+        for bad in [
+            "",
+            "postgresql://u:Pw@h/d",
+            "a b",
+            "arn:aws:s3:::bucket",
+            "arn:aws:secretsmanager:eu-west-1:x:secret:n",
+            "a\nb",
+        ] {
+            let e = secret_id("the secret id", bad).unwrap_err();
+            assert!(!e.message.contains("Pw"), "{}", e.message);
+        }
     }
 
     #[test]

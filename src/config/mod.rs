@@ -105,7 +105,7 @@ impl fmt::Display for Origin {
 
 /// The connection flags (docs/reference.md). They apply to the connection the
 /// command uses (both, for `migrate url`), above every other source.
-/// `Debug` redacts `database_url`.
+/// `Debug` shows no password of any URL in them.
 #[derive(Clone, Default)]
 pub struct ConnFlags {
     pub database_url: Option<String>,
@@ -121,19 +121,21 @@ pub struct ConnFlags {
 
 impl fmt::Debug for ConnFlags {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Any flag may hold a URL typed in the wrong place.
+        let text = |v: &Option<String>| v.as_deref().map(redact_urls_in);
         f.debug_struct("ConnFlags")
             .field(
                 "database_url",
                 &self.database_url.as_deref().map(redact_url),
             )
-            .field("secret_id", &self.secret_id)
-            .field("secret_stage", &self.secret_stage)
+            .field("secret_id", &text(&self.secret_id))
+            .field("secret_stage", &text(&self.secret_stage))
             .field("iam", &self.iam)
-            .field("host", &self.host)
+            .field("host", &text(&self.host))
             .field("port", &self.port)
-            .field("user", &self.user)
-            .field("dbname", &self.dbname)
-            .field("region", &self.region)
+            .field("user", &text(&self.user))
+            .field("dbname", &text(&self.dbname))
+            .field("region", &text(&self.region))
             .finish()
     }
 }
@@ -168,11 +170,15 @@ pub fn redact_url(raw: &str) -> String {
 }
 
 /// `text` with the password of every URL in it shown as `****`: for
-/// messages that quote what the user typed.
+/// messages that quote what the user typed. The password runs to the last
+/// `@` of its line, so that one with a raw `@`, a space or a quote in it is
+/// hidden whole (at worst, more than the password is).
 pub fn redact_urls_in(text: &str) -> String {
-    let re = regex::Regex::new(r"(?P<keep>[A-Za-z][A-Za-z0-9+.-]*://[^\s:/@'\x22]*:)[^\s@'\x22]*@")
-        .expect("static regex");
-    re.replace_all(text, "${keep}****@").into_owned()
+    static URL_PASSWORD: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"(?P<keep>[A-Za-z][A-Za-z0-9+.-]*://[^\s:/@'\x22]*:)[^\n]*@")
+            .expect("static regex")
+    });
+    URL_PASSWORD.replace_all(text, "${keep}****@").into_owned()
 }
 
 /// The layered sources connections are resolved from. `Debug` shows the
@@ -235,5 +241,29 @@ impl Sources {
     pub fn flag_var(&self, var: &'static str) -> Option<Sourced<bool>> {
         self.var(var)
             .map(|v| v.map(|v| matches!(v.to_ascii_lowercase().as_str(), "true" | "1" | "yes")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_urls_in;
+
+    #[test]
+    fn passwords_of_urls_in_text_are_hidden_whole() {
+        for (text, shown) in [
+            (
+                "see postgresql://u:Pw1@h/d now",
+                "see postgresql://u:****@h/d now",
+            ),
+            ("postgresql://u:P@w1@h/d", "postgresql://u:****@h/d"),
+            (
+                "file postgresql://u:P w'1@h/d: not found",
+                "file postgresql://u:****@h/d: not found",
+            ),
+            ("postgresql://u@h/d", "postgresql://u@h/d"),
+            ("no URL: a@b", "no URL: a@b"),
+        ] {
+            assert_eq!(redact_urls_in(text), shown, "{text}");
+        }
     }
 }

@@ -185,6 +185,9 @@ pub fn plan(sources: &Sources, which: Which) -> Result<Plan> {
     if url.is_none() && secret_id.is_none() && flags.host.is_none() {
         return Err(missing(which));
     }
+    if let Some(id) = &secret_id {
+        checks::secret_id(&format!("the secret id (from {})", id.origin), &id.value)?;
+    }
 
     let secret_stage = flag(flags.secret_stage.clone(), "--secret-stage")
         .unwrap_or_else(|| Sourced::new("AWSCURRENT".to_string(), Origin::Default("AWSCURRENT")));
@@ -202,7 +205,7 @@ pub fn plan(sources: &Sources, which: Which) -> Result<Plan> {
             SslMode::parse(&v.value).ok_or_else(|| {
                 Error::new(
                     Code::ConfigInvalid,
-                    format!("{} is `{}`, which is not a TLS mode", v.origin, v.value),
+                    format!("{} is not a TLS mode", v.origin),
                     "use one of disable, prefer, require, verify-ca, verify-full",
                 )
             })?,
@@ -512,7 +515,7 @@ impl Resolved {
         let name = self.which.label();
         let part =
             |what: &str, origin: &Origin| format!("the {name} connection's {what} (from {origin})");
-        checks::no_control_characters(&part("host", &self.host.origin), &self.host.value)?;
+        checks::host(&part("host", &self.host.origin), &self.host.value)?;
         checks::identifier(&part("user", &self.user.origin), &self.user.value)?;
         if let Some(password) = &self.password {
             checks::no_control_characters(

@@ -129,9 +129,18 @@ impl ConnSpec {
             return Err(invalid("it does not start with postgresql://"));
         };
         if scheme != "postgresql" && scheme != "postgres" {
-            return Err(invalid(&format!(
-                "the scheme is `{scheme}`, expected `postgresql`"
-            )));
+            // Quoted only when it has a scheme's shape: what precedes a
+            // `://` could be a whole user and password.
+            let shaped = scheme.len() <= 20
+                && scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+                && scheme
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+            return Err(invalid(&if shaped {
+                format!("the scheme is `{scheme}`, expected `postgresql`")
+            } else {
+                "it does not start with postgresql://".to_string()
+            }));
         }
         // `<RDS_PROXY_ENDPOINT>` and the like are not URL syntax at all:
         // name them as what they are before the URL parser trips over them.
@@ -218,7 +227,7 @@ impl ConnSpec {
                     spec.sslmode = SslMode::parse(&value).ok_or_else(|| {
                         Error::new(
                             Code::ConfigInvalidUrl,
-                            format!("{var} has sslmode={value}, which is not a TLS mode"),
+                            format!("{var} has an sslmode that is not a TLS mode"),
                             "use one of disable, prefer, require, verify-ca, verify-full",
                         )
                     })?;
@@ -250,10 +259,10 @@ impl ConnSpec {
                 spec.sslmode_from_url = true;
             }
             Some("strict" | "accept_invalid_certs") | None => {}
-            Some(other) => {
+            Some(_) => {
                 return Err(Error::new(
                     Code::ConfigInvalidUrl,
-                    format!("{var} has sslaccept={other}"),
+                    format!("{var} has an sslaccept that Prisma does not know"),
                     "use sslaccept=strict or sslaccept=accept_invalid_certs",
                 ));
             }
@@ -284,9 +293,16 @@ impl ConnSpec {
     /// The URL with the real password, for handing to other programs
     /// (`migrate dev` prints it for the local cluster it owns).
     pub fn to_url_with_password(&self) -> String {
-        self.build(self.password.as_ref().map(Secret::expose))
+        self.build(
+            self.password
+                .as_ref()
+                .map(|p| userinfo_encoded(p.expose()))
+                .as_deref(),
+        )
     }
 
+    /// The URL with `password` as the userinfo's password, as it is
+    /// (already percent-encoded, or `****`).
     fn build(&self, password: Option<&str>) -> String {
         // Start from a host-less URL so that `url` does the percent-encoding
         // of every part; never format the parts in by hand.
@@ -298,7 +314,9 @@ impl ConnSpec {
         };
         let _ = url.set_host(Some(&host));
         let _ = url.set_port((self.port != 5432).then_some(self.port));
-        let _ = url.set_username(&self.user);
+        // `url` leaves a `%` as it is (it takes it for an escape already
+        // made): the user and password are encoded completely first.
+        let _ = url.set_username(&userinfo_encoded(&self.user));
         let _ = url.set_password(password);
         url.path_segments_mut()
             .expect("postgresql URLs have a path")
@@ -377,6 +395,17 @@ impl Placeholder {
             Self::Angle => "<...>",
         }
     }
+}
+
+/// A user or password as the userinfo of a URL: everything but RFC 3986's
+/// unreserved characters percent-encoded, `%` included.
+fn userinfo_encoded(part: &str) -> String {
+    const USERINFO: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'.')
+        .remove(b'_')
+        .remove(b'~');
+    percent_encoding::utf8_percent_encode(part, USERINFO).to_string()
 }
 
 /// A host on this machine: `localhost` or a loopback address. Decided from

@@ -17,6 +17,7 @@ mod pgbouncer;
 mod prisma_cli;
 mod prisma_history;
 mod prisma_sql;
+mod properties;
 mod rds;
 mod runner;
 mod schema_changes;

@@ -1,0 +1,6 @@
+//! `impulse_db::fuzzing::prisma` on any UTF-8 input.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|input: &str| {
+    impulse_db::fuzzing::prisma(input);
+});
