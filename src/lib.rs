@@ -28,6 +28,7 @@ pub mod output;
 pub mod prisma;
 pub mod runner;
 pub mod secret;
+pub mod sql;
 
 use std::process::ExitCode;
 
