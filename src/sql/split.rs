@@ -295,31 +295,49 @@ fn ends_statement(token: &SyntaxToken) -> bool {
 /// Gives each statement the kind of the top-level syntax node(s) that
 /// start inside its text.
 fn classify_all(root: &SyntaxNode, statements: &mut [Statement<'_>]) {
+    let nodes = statement_nodes(root, statements);
+    for (statement, stmts) in statements.iter_mut().zip(nodes) {
+        for kind in stmts.iter().map(classify) {
+            // A refusal outweighs transaction control, which outweighs nothing.
+            statement.kind = match (statement.kind, kind) {
+                (StatementKind::NoTransaction { .. }, _) => statement.kind,
+                (_, StatementKind::NoTransaction { .. }) => kind,
+                (StatementKind::TransactionControl(_), _) => statement.kind,
+                _ => kind,
+            };
+        }
+    }
+}
+
+/// The parsed top-level statement node(s) of each statement: normally one,
+/// none for text the parser could not read as a statement, more than one
+/// when error recovery split it.
+pub(crate) fn statement_nodes(
+    root: &SyntaxNode,
+    statements: &[Statement<'_>],
+) -> Vec<Vec<ast::Stmt>> {
+    let mut nodes = vec![Vec::new(); statements.len()];
     let mut index = 0;
     for node in root.children() {
         let Some(start) = first_token_offset(&node) else {
             continue;
         };
-        while index < statements.len()
-            && statements[index].offset + statements[index].text.len() <= start
+        while statements
+            .get(index)
+            .is_some_and(|s| s.offset + s.text.len() <= start)
         {
             index += 1;
         }
-        let Some(statement) = statements.get_mut(index) else {
+        let (Some(statement), Some(slot)) = (statements.get(index), nodes.get_mut(index)) else {
             break;
         };
-        if start < statement.offset {
-            continue;
+        if start >= statement.offset
+            && let Some(stmt) = ast::Stmt::cast(node)
+        {
+            slot.push(stmt);
         }
-        let kind = ast::Stmt::cast(node).map_or(StatementKind::Ordinary, |stmt| classify(&stmt));
-        // A refusal outweighs transaction control, which outweighs nothing.
-        statement.kind = match (statement.kind, kind) {
-            (StatementKind::NoTransaction { .. }, _) => statement.kind,
-            (_, StatementKind::NoTransaction { .. }) => kind,
-            (StatementKind::TransactionControl(_), _) => statement.kind,
-            _ => kind,
-        };
     }
+    nodes
 }
 
 fn first_token_offset(node: &SyntaxNode) -> Option<usize> {
