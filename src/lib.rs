@@ -23,6 +23,7 @@ pub mod env_vars;
 pub mod error;
 pub mod grants;
 pub mod history;
+pub mod lint;
 pub mod lock;
 pub mod output;
 pub mod prisma;
