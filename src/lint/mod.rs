@@ -189,6 +189,34 @@ struct Raw {
 
 /// Lints the SQL of one migration file.
 pub fn lint(sql: &str) -> LintReport {
+    if split::too_deep(sql) {
+        return unchecked(format!(
+            "brackets nest deeper than {} levels (PostgreSQL refuses that too); the file was not checked",
+            split::MAX_NESTING
+        ));
+    }
+    split::with_parser_stack(|| lint_parsed(sql))
+        .unwrap_or_else(|error| unchecked(format!("could not start the parser: {error}")))
+}
+
+/// The report for a file that could not be parsed at all.
+fn unchecked(detail: String) -> LintReport {
+    let rule = RuleId::SyntaxError;
+    LintReport {
+        findings: vec![Finding {
+            rule,
+            line: 1,
+            offset: 0,
+            statement: String::new(),
+            detail,
+            why: rule.why(),
+            safe_pattern: rule.safe_pattern(),
+        }],
+        suppressed: Vec::new(),
+    }
+}
+
+fn lint_parsed(sql: &str) -> LintReport {
     let parse = SourceFile::parse(sql);
     let script = split::split_parsed(sql, &parse);
     let root = parse.syntax_node();

@@ -1,3 +1,5 @@
+//! The linter against a table of snippets with their exact findings, Prisma 7.10.1 SQL included, and its ignore comments.
+
 use super::*;
 
 /// `(rule id, line)` of every finding, in file order.
@@ -369,6 +371,21 @@ fn every_squawk_rule_we_run_maps_to_a_rule() {
     for (squawk, ours) in rules::SQUAWK_RULES {
         assert_eq!(RuleId::from_squawk(squawk), Some(ours));
     }
+}
+
+#[test]
+fn nesting_deeper_than_postgres_accepts_is_reported_unchecked() {
+    let sql = format!(
+        "DROP TABLE t;\nSELECT {}1;",
+        "(".repeat(crate::sql::split::MAX_NESTING + 1)
+    );
+    assert_eq!(found(&sql), [("syntax-error", 1)]);
+    let fine = format!(
+        "DROP TABLE t;\nSELECT {}1{};",
+        "(".repeat(3_000),
+        ")".repeat(3_000)
+    );
+    assert_eq!(found(&fine), [("drop-table", 1)]);
 }
 
 #[test]

@@ -52,8 +52,10 @@
 //! - Prisma Migrate's native engine applies a migration file with one
 //!   `simple_query(script)` call: the whole file in one simple-query
 //!   message (`apply_migration_script` in prisma-engines'
-//!   `sql-schema-connector/src/flavour/postgres/connector/native/mod.rs`).
-//!   So a plain file is one implicit transaction: all or nothing.
+//!   `sql-schema-connector/src/flavour/postgres/connector/native/mod.rs`,
+//!   read at commit 3dd25f3, and the older `postgres/connection.rs`). So a
+//!   plain file is one implicit transaction: all or nothing. That is also
+//!   what FACTS.md records for 7.10's `migrate deploy`.
 //! - A file that contains its own `BEGIN`/`COMMIT` (Prisma writes one for
 //!   enum value removal: `BEGIN; CREATE TYPE "X_new" ...; ALTER TABLE ...
 //!   TYPE "X_new" USING ...; ALTER TYPE ... RENAME; DROP TYPE ...; COMMIT;`)
@@ -83,6 +85,9 @@
 //!   `executeScript` splits on every `;` character (string literals and
 //!   dollar-quoted bodies included) and runs each piece as an autocommit
 //!   query, so through that adapter a file never runs in a transaction.
+//!   This build is newer than #5799 and does not split, so the splitting
+//!   #5767 added is on the native connector's side, where the whole file
+//!   used to go out in one message.
 //!
 //! # How the runner should run a file ([`Script::mode`])
 //!
@@ -212,50 +217,140 @@ impl<'a> Script<'a> {
 
 /// Cuts `sql` into statements and classifies each; never fails.
 pub fn split(sql: &str) -> Script<'_> {
-    split_parsed(sql, &SourceFile::parse(sql))
+    if too_deep(sql) {
+        return split_lexed(sql);
+    }
+    with_parser_stack(|| split_parsed(sql, &SourceFile::parse(sql)))
+        .unwrap_or_else(|_| split_lexed(sql))
 }
 
-/// [`split`] on a tree the caller already parsed from `sql`.
-pub(crate) fn split_parsed<'a>(sql: &'a str, parse: &Parse<SourceFile>) -> Script<'a> {
-    let root = parse.syntax_node();
+/// The deepest `(` / `[` nesting handed to the parser. PostgreSQL's own
+/// grammar gives up before 10 000 levels ("memory exhausted"); squawk's
+/// parser recurses once per level and would overflow a thread's stack.
+pub(crate) const MAX_NESTING: usize = 10_000;
+
+/// The parser thread's stack: room for [`MAX_NESTING`] levels even in a
+/// debug build (about 2.5 KiB a level there), and for long chains of
+/// prefix operators (`NOT NOT ...`, about 1 KiB each). Reserved, not
+/// committed, until used.
+const PARSER_STACK: usize = 64 << 20;
+
+/// Whether `sql` nests brackets deeper than [`MAX_NESTING`].
+pub(crate) fn too_deep(sql: &str) -> bool {
+    let mut depth = 0usize;
+    for token in squawk_lexer::tokenize(sql) {
+        match token.kind {
+            squawk_lexer::TokenKind::OpenParen | squawk_lexer::TokenKind::OpenBracket => {
+                depth += 1;
+                if depth > MAX_NESTING {
+                    return true;
+                }
+            }
+            squawk_lexer::TokenKind::CloseParen | squawk_lexer::TokenKind::CloseBracket => {
+                depth = depth.saturating_sub(1);
+            }
+            _ => {}
+        }
+    }
+    false
+}
+
+/// Runs `job`, which parses, on a thread with [`PARSER_STACK`] of stack,
+/// and waits for it. Fails only when no thread can be started. A panic in
+/// the job is a bug and resumes on the caller's thread.
+pub(crate) fn with_parser_stack<T: Send>(job: impl FnOnce() -> T + Send) -> std::io::Result<T> {
+    std::thread::scope(|scope| {
+        let handle = std::thread::Builder::new()
+            .name("sql-parser".to_string())
+            .stack_size(PARSER_STACK)
+            .spawn_scoped(scope, job)?;
+        Ok(handle
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+    })
+}
+
+/// What a token means for cutting statements.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Cut {
+    /// Whitespace or a comment.
+    Trivia,
+    /// A `;` that ends a statement.
+    End,
+    /// Anything else.
+    Content,
+}
+
+/// Cuts `sql` given its tokens in order, with what each means.
+fn cut<'a>(sql: &'a str, tokens: impl Iterator<Item = (Range<usize>, Cut)>) -> Script<'a> {
     let mut statements = Vec::new();
     // Start of the current span, and start/end of its non-trivia content.
     let mut span_start = 0usize;
     let mut content: Option<Range<usize>> = None;
-
-    for token in root
-        .descendants_with_tokens()
-        .filter_map(|element| element.into_token())
-    {
-        let range = token_range(&token);
-        let kind = token.kind();
-        if kind.is_trivia() {
-            continue;
-        }
-        if kind == SyntaxKind::SEMICOLON && ends_statement(&token) {
-            if let Some(text) = content.take() {
-                let end = range.end;
-                statements.push(statement(sql, span_start..end, text.start..end));
-                span_start = end;
+    for (range, cut) in tokens {
+        match cut {
+            Cut::Trivia => {}
+            Cut::End => {
+                // An empty statement keeps its `;` in the next span.
+                if let Some(text) = content.take() {
+                    statements.push(statement(sql, span_start..range.end, text.start..range.end));
+                    span_start = range.end;
+                }
             }
-            // An empty statement: its `;` stays in the next span.
-            continue;
-        }
-        match &mut content {
-            Some(text) => text.end = range.end,
-            None => content = Some(range),
+            Cut::Content => match &mut content {
+                Some(text) => text.end = range.end,
+                None => content = Some(range),
+            },
         }
     }
     if let Some(text) = content {
         statements.push(statement(sql, span_start..text.end, text.clone()));
         span_start = text.end;
     }
-
-    classify_all(&root, &mut statements);
     Script {
         statements,
         trailing: span_start..sql.len(),
     }
+}
+
+/// [`split`] on a tree the caller already parsed from `sql`.
+pub(crate) fn split_parsed<'a>(sql: &'a str, parse: &Parse<SourceFile>) -> Script<'a> {
+    let root = parse.syntax_node();
+    let tokens = root
+        .descendants_with_tokens()
+        .filter_map(|element| element.into_token())
+        .map(|token| {
+            let cut = if token.kind().is_trivia() {
+                Cut::Trivia
+            } else if token.kind() == SyntaxKind::SEMICOLON && ends_statement(&token) {
+                Cut::End
+            } else {
+                Cut::Content
+            };
+            (token_range(&token), cut)
+        });
+    let mut script = cut(sql, tokens);
+    classify_all(&root, &mut script.statements);
+    script
+}
+
+/// [`split`] from the lexer alone, for input the parser is not given: every
+/// `;` ends a statement and every statement is [`StatementKind::Ordinary`].
+pub(crate) fn split_lexed(sql: &str) -> Script<'_> {
+    let mut at = 0usize;
+    let tokens = squawk_lexer::tokenize(sql).map(move |token| {
+        let start = at;
+        at += token.len as usize;
+        let cut = match token.kind {
+            squawk_lexer::TokenKind::Whitespace
+            | squawk_lexer::TokenKind::LineComment
+            | squawk_lexer::TokenKind::BlockComment { .. } => Cut::Trivia,
+            squawk_lexer::TokenKind::Semi => Cut::End,
+            _ => Cut::Content,
+        };
+        (start..at, cut)
+    });
+    cut(sql, tokens)
 }
 
 fn statement(sql: &str, span: Range<usize>, text: Range<usize>) -> Statement<'_> {

@@ -1,3 +1,5 @@
+//! Tests of the splitter: quoting, comments, bodies, Prisma files, transaction rules, and properties on arbitrary input.
+
 use proptest::prelude::*;
 
 use super::*;
@@ -366,6 +368,49 @@ fn unparseable_input_still_splits() {
     assert_eq!(script.statements.len(), 4);
     assert_eq!(script.statements[3].text, "'unterminated");
     assert_covers(sql);
+}
+
+#[test]
+fn deep_nesting_is_parsed_on_a_big_stack_or_lexed() {
+    // Deeper than a 2 MiB test thread could parse in a debug build.
+    let deep = format!(
+        "SELECT {}1{};\nSELECT 2;",
+        "(".repeat(3_000),
+        ")".repeat(3_000)
+    );
+    assert_eq!(split(&deep).statements.len(), 2);
+    let not_chain = format!("SELECT {}true; SELECT 2;", "NOT ".repeat(3_000));
+    assert_eq!(split(&not_chain).statements.len(), 2);
+    // Deeper than PostgreSQL accepts: the lexer alone cuts it.
+    let deeper = format!(
+        "CREATE INDEX CONCURRENTLY i ON t (c);\nSELECT {}1;",
+        "[".repeat(MAX_NESTING + 1)
+    );
+    let script = split(&deeper);
+    assert_eq!(script.statements.len(), 2);
+    assert_eq!(script.statements[0].kind, StatementKind::Ordinary);
+    assert_covers(&deeper);
+}
+
+#[test]
+fn lexer_fallback_cuts_like_the_parser_on_plain_files() {
+    for sql in [
+        include_str!("../testdata/prisma_rich_init.sql"),
+        include_str!("../testdata/prisma_enum_removal.sql"),
+        "SELECT 'a;b'; /* ; /* ; */ */ SELECT $x$;$x$;; SELECT 3",
+    ] {
+        let lexed: Vec<_> = split_lexed(sql)
+            .statements
+            .iter()
+            .map(|s| (s.text, s.span.clone()))
+            .collect();
+        let parsed: Vec<_> = split(sql)
+            .statements
+            .iter()
+            .map(|s| (s.text, s.span.clone()))
+            .collect();
+        assert_eq!(lexed, parsed);
+    }
 }
 
 fn sql_fragment() -> impl Strategy<Value = String> {
