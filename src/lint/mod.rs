@@ -2,7 +2,7 @@
 //! break a live database, with the safe way to write it.
 //!
 //! The checks are squawk's (`squawk-linter` 2.68.0, the same parser as
-//! [`crate::sql::split`]), fitted to Prisma Migrate's SQL and to this
+//! [`crate::sql::split`](mod@crate::sql::split)), fitted to Prisma Migrate's SQL and to this
 //! runner, plus a few of our own written against squawk's syntax tree.
 //! [`lint`] takes the text of one `migration.sql` and returns [`Finding`]s,
 //! each with our stable rule id ([`RuleId`]), the statement, its line, why
@@ -41,7 +41,7 @@
 //! | `uncommitted-transaction` | squawk `ban-uncommitted-transaction` | `BEGIN` never committed |
 //! | `vacuum-full`, `cluster` | ours (squawk's `prefer-repack` only fires for PG 19+) | table rewrite under ACCESS EXCLUSIVE |
 //! | `rename-enum-value` | ours | `ALTER TYPE ... RENAME VALUE` breaks the running app |
-//! | `concurrently-in-transaction` | ours, from [`crate::sql::split`]'s classification (squawk's rule only knows `CREATE INDEX`) | any statement PostgreSQL refuses in a transaction block, between the file's own `BEGIN` and `COMMIT` |
+//! | `concurrently-in-transaction` | ours, from [`crate::sql::split`](mod@crate::sql::split)'s classification (squawk's rule only knows `CREATE INDEX`) | any statement PostgreSQL refuses in a transaction block, between the file's own `BEGIN` and `COMMIT` |
 //! | `syntax-error` | squawk's parser | the statement could not be checked |
 //! | `lint-ignore-invalid`, `lint-ignore-unused` | ours | ignore comments that silence nothing |
 //!
