@@ -34,6 +34,7 @@ pub(crate) mod env_vars;
 pub(crate) mod error;
 pub(crate) mod grants;
 pub(crate) mod history;
+pub(crate) mod lint;
 pub(crate) mod lock;
 pub(crate) mod migrations;
 pub(crate) mod net;
