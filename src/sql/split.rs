@@ -135,6 +135,43 @@ pub struct Statement<'a> {
     pub span: Range<usize>,
     /// What PostgreSQL will do with it, as far as transactions go.
     pub kind: StatementKind,
+    /// The index a `CREATE [UNIQUE] INDEX CONCURRENTLY` builds, when it
+    /// names one: what the runner checks for an `INVALID` leftover of an
+    /// interrupted build before running it again.
+    pub builds_index: Option<ObjectName>,
+    /// Byte range in the file of the `CONCURRENTLY` keyword of a `CREATE`
+    /// or `DROP INDEX CONCURRENTLY`.
+    pub concurrently: Option<Range<usize>>,
+}
+
+impl Statement<'_> {
+    /// The statement as it can run inside a transaction block with the
+    /// same effect on the catalog (the doctor's replay of the migrations
+    /// in a transaction it rolls back): `CREATE`/`DROP INDEX` without
+    /// `CONCURRENTLY`; `None` for transaction control and for the other
+    /// statements PostgreSQL refuses in a block (`VACUUM`, `REINDEX ...
+    /// CONCURRENTLY`, ...), which change no table definition.
+    pub fn in_transaction_form(&self, sql: &str) -> Option<String> {
+        match self.kind {
+            StatementKind::Ordinary => Some(self.text.to_string()),
+            StatementKind::TransactionControl(_) => None,
+            StatementKind::NoTransaction { .. } => {
+                let cut = self.concurrently.clone()?;
+                let before = sql.get(self.offset..cut.start)?;
+                let after = sql.get(cut.end..self.offset + self.text.len())?;
+                Some(format!("{before}{after}"))
+            }
+        }
+    }
+}
+
+/// A relation's name as written, folded the way PostgreSQL resolves it
+/// (unquoted: lower case; quoted: exact).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectName {
+    /// The schema, when the name is qualified.
+    pub schema: Option<String>,
+    pub name: String,
 }
 
 /// What a statement means for the transaction it runs in.
@@ -149,6 +186,15 @@ pub enum StatementKind {
     },
     /// Starts, ends or subdivides a transaction.
     TransactionControl(TransactionControl),
+}
+
+impl StatementKind {
+    /// One of the `CONCURRENTLY` forms (`CREATE`/`DROP INDEX`, `REINDEX`,
+    /// `DETACH PARTITION`): while it waits for other transactions it holds
+    /// only `SHARE UPDATE EXCLUSIVE`, which no query of the app waits for.
+    pub fn is_concurrent(self) -> bool {
+        matches!(self, StatementKind::NoTransaction { command } if command.ends_with("CONCURRENTLY"))
+    }
 }
 
 /// A transaction-control statement.
@@ -360,6 +406,8 @@ fn statement(sql: &str, span: Range<usize>, text: Range<usize>) -> Statement<'_>
         line: line_of(sql, text.start),
         span,
         kind: StatementKind::Ordinary,
+        builds_index: None,
+        concurrently: None,
     }
 }
 
@@ -392,6 +440,15 @@ fn ends_statement(token: &SyntaxToken) -> bool {
 fn classify_all(root: &SyntaxNode, statements: &mut [Statement<'_>]) {
     let nodes = statement_nodes(root, statements);
     for (statement, stmts) in statements.iter_mut().zip(nodes) {
+        statement.builds_index = stmts.iter().find_map(concurrent_index_name);
+        statement.concurrently = stmts.iter().find_map(|stmt| {
+            let token = match stmt {
+                ast::Stmt::CreateIndex(s) => s.concurrently_token(),
+                ast::Stmt::DropIndex(s) => s.concurrently_token(),
+                _ => None,
+            }?;
+            Some(token_range(&token))
+        });
         for kind in stmts.iter().map(classify) {
             // A refusal outweighs transaction control, which outweighs nothing.
             statement.kind = match (statement.kind, kind) {
@@ -440,6 +497,19 @@ fn first_token_offset(node: &SyntaxNode) -> Option<usize> {
         .filter_map(|element| element.into_token())
         .find(|token| !token.kind().is_trivia())
         .map(|token| token_range(&token).start)
+}
+
+/// The name of the index a `CREATE INDEX CONCURRENTLY` statement builds.
+fn concurrent_index_name(stmt: &ast::Stmt) -> Option<ObjectName> {
+    let ast::Stmt::CreateIndex(create) = stmt else {
+        return None;
+    };
+    create.concurrently_token()?;
+    let path = create.index()?.path()?;
+    Some(ObjectName {
+        schema: path.qualifier().and_then(|q| q.segment()).map(|s| s.text()),
+        name: path.segment()?.text(),
+    })
 }
 
 fn no_transaction(command: &'static str) -> StatementKind {

@@ -439,6 +439,60 @@ fn sql_fragment() -> impl Strategy<Value = String> {
     ]
 }
 
+#[test]
+fn concurrent_index_builds_are_named_and_have_a_transaction_form() {
+    let sql = "CREATE UNIQUE INDEX CONCURRENTLY \"User_a_key\" ON \"User\"(\"a\");\n\
+               CREATE INDEX CONCURRENTLY IF NOT EXISTS app.big_v ON app.big (v);\n\
+               CREATE INDEX CONCURRENTLY ON t (c);\n\
+               DROP INDEX CONCURRENTLY \"x\";\n\
+               CREATE INDEX \"plain\" ON t (c);\n\
+               VACUUM t;\n\
+               BEGIN;\n";
+    let script = split(sql);
+    let named: Vec<Option<ObjectName>> = script
+        .statements
+        .iter()
+        .map(|s| s.builds_index.clone())
+        .collect();
+    let name = |schema: Option<&str>, name: &str| {
+        Some(ObjectName {
+            schema: schema.map(String::from),
+            name: name.to_string(),
+        })
+    };
+    assert_eq!(
+        named,
+        [
+            name(None, "User_a_key"),
+            name(Some("app"), "big_v"),
+            None,
+            None,
+            None,
+            None,
+            None
+        ]
+    );
+    let forms: Vec<Option<String>> = script
+        .statements
+        .iter()
+        .map(|s| s.in_transaction_form(sql))
+        .collect();
+    assert_eq!(
+        forms,
+        [
+            Some("CREATE UNIQUE INDEX  \"User_a_key\" ON \"User\"(\"a\");".to_string()),
+            Some("CREATE INDEX  IF NOT EXISTS app.big_v ON app.big (v);".to_string()),
+            Some("CREATE INDEX  ON t (c);".to_string()),
+            Some("DROP INDEX  \"x\";".to_string()),
+            Some("CREATE INDEX \"plain\" ON t (c);".to_string()),
+            None,
+            None,
+        ]
+    );
+    let concurrent: Vec<bool> = script.statements.iter().map(|s| s.kind.is_concurrent()).collect();
+    assert_eq!(concurrent, [true, true, true, true, false, false, false]);
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(2000))]
 
