@@ -125,7 +125,7 @@ use squawk_linter::Linter;
 use squawk_syntax::ast::{self, AstNode};
 use squawk_syntax::{SourceFile, SyntaxKind};
 
-pub use rules::{RuleId, UnknownRule};
+pub use rules::RuleId;
 
 use crate::sql::split::{self, ExecutionMode, Script, StatementKind, TransactionControl};
 use ignore::Directive;

@@ -26,7 +26,7 @@
 
 pub mod split;
 
-pub use split::{ExecutionMode, Script, Statement, StatementKind, TransactionControl, split};
+pub use split::{ExecutionMode, ObjectName, Statement, StatementKind, TransactionControl, split};
 
 /// `"name"` with embedded quotes doubled: an SQL identifier.
 pub fn quote_ident(name: &str) -> String {

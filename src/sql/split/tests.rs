@@ -489,7 +489,11 @@ fn concurrent_index_builds_are_named_and_have_a_transaction_form() {
             None,
         ]
     );
-    let concurrent: Vec<bool> = script.statements.iter().map(|s| s.kind.is_concurrent()).collect();
+    let concurrent: Vec<bool> = script
+        .statements
+        .iter()
+        .map(|s| s.kind.is_concurrent())
+        .collect();
     assert_eq!(concurrent, [true, true, true, true, false, false, false]);
 }
 
