@@ -10,6 +10,8 @@ mod doctor;
 mod entity;
 mod grants;
 mod history;
+mod lint;
+mod live;
 mod moto;
 mod pg_versions;
 mod pgbouncer;
