@@ -563,9 +563,11 @@ struct Run<'s> {
     execution: Execution,
     /// The file sent: `migration.sql` or `down.sql`.
     sql: &'static str,
-    /// Attempts that ran into a lock, with who was in the way.
+    /// Attempts that ran into a lock, with who was in the way, and how
+    /// long the last one waited.
     attempts: u32,
     blockers: Vec<Holder>,
+    waited: Duration,
     started: Instant,
 }
 
@@ -584,6 +586,7 @@ impl<'s> Run<'s> {
             sql,
             attempts: 0,
             blockers: Vec::new(),
+            waited: Duration::ZERO,
             started: Instant::now(),
         }
     }
@@ -607,7 +610,9 @@ impl<'s> Run<'s> {
             let (result, blockers) = lock::watch(self.session, self.transaction()).await;
             match result {
                 Ok(()) => return Ok(()),
-                Err(e) if is_lock_timeout(&e) => self.locked(&e, &blockers).await?,
+                Err(e) if is_lock_timeout(&e) => {
+                    self.locked(&e, &blockers, self.ddl_lock()).await?
+                }
                 Err(e) => return Err(self.failed(&describe_db_error(&e))),
             }
         }
@@ -694,7 +699,7 @@ impl<'s> Run<'s> {
                 if !is_lock_timeout(&e) {
                     return Err(self.failed(&describe_db_error(&e)));
                 }
-                self.locked(&e, &blockers).await?;
+                self.locked(&e, &blockers, wait).await?;
             }
         }
         self.session
@@ -783,8 +788,14 @@ impl<'s> Run<'s> {
     /// After an attempt ran into another session's lock: logs it with who
     /// was in the way, and waits before the next attempt; once the retries
     /// are used up, the final error.
-    async fn locked(&mut self, error: &sea_orm::DbErr, blockers: &[Holder]) -> Result<()> {
+    async fn locked(
+        &mut self,
+        error: &sea_orm::DbErr,
+        blockers: &[Holder],
+        waited: Duration,
+    ) -> Result<()> {
         self.attempts += 1;
+        self.waited = waited;
         for holder in blockers {
             match self.blockers.iter_mut().find(|h| h.pid == holder.pid) {
                 Some(known) => *known = holder.clone(),
@@ -804,7 +815,7 @@ impl<'s> Run<'s> {
             self.verb(),
             self.k.name,
             self.attempts,
-            lock::seconds(self.ddl_lock()),
+            lock::seconds(waited),
             lock::seconds(pause),
         );
         tokio::time::sleep(pause).await;
@@ -852,7 +863,7 @@ impl<'s> Run<'s> {
                 self.k.name,
                 self.attempts,
                 lock::seconds(Duration::from_secs(self.started.elapsed().as_secs())),
-                lock::seconds(self.ddl_lock()),
+                lock::seconds(self.waited),
                 self.aftermath(),
                 lock::describe(&self.blockers)
             ),

@@ -461,8 +461,8 @@ async fn schema_facts(
     applied: &[&str],
 ) -> Result<SchemaFacts, crate::error::Error> {
     let unreadable = |e: sea_orm::DbErr| {
-        if session::db_sqlstate(&e).as_deref() == Some(session::LOCK_NOT_AVAILABLE) {
-            return session::db_query_error(&e, "read the catalog");
+        if let Some(blocked) = session::db_lock_blocked(&e, "read the catalog") {
+            return blocked;
         }
         crate::error::Error::new(
             Code::QueryFailed,

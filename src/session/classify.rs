@@ -206,6 +206,13 @@ pub fn db_query_error(e: &sea_orm::DbErr, doing: &str) -> Error {
     }
 }
 
+/// `lock.read_blocked` for a statement sent through sea-orm that waited
+/// longer than `lock_timeout` (`None` for any other failure), for callers
+/// that describe other failures their own way.
+pub fn db_lock_blocked(e: &sea_orm::DbErr, doing: &str) -> Option<Error> {
+    (db_sqlstate(e).as_deref() == Some(LOCK_NOT_AVAILABLE)).then(|| db_query_error(e, doing))
+}
+
 /// The SQLSTATE of a failed statement sent through sea-orm, if the server
 /// sent one.
 pub fn db_sqlstate(e: &sea_orm::DbErr) -> Option<String> {

@@ -31,7 +31,7 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgSslMode};
 use sqlx::{ConnectOptions, Row};
 
 pub use classify::{
-    LOCK_NOT_AVAILABLE, db_query_error, db_sqlstate, describe_db_error, query_error,
+    LOCK_NOT_AVAILABLE, db_lock_blocked, db_sqlstate, describe_db_error, query_error,
 };
 
 use crate::config::{ConnSpec, SslMode};
