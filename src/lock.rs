@@ -308,7 +308,7 @@ pub async fn watch<F: Future>(session: &Session, work: F) -> (F::Output, Vec<Hol
     }
 }
 
-/// `blockers` as a clause: `pid 1 (...), pid 2 (...)`, or what to say when
+/// `blockers` as a clause: `pid 1 (...); pid 2 (...)`, or what to say when
 /// none was seen.
 pub fn describe(blockers: &[Holder]) -> String {
     if blockers.is_empty() {

@@ -861,3 +861,38 @@ fn out_of_range_timeouts_are_usage_errors() {
         "{out}"
     );
 }
+
+#[test]
+fn a_statement_timeout_ends_a_slow_migration_and_rolls_it_back() {
+    let db = pg().new_db("livestatement");
+    run(
+        &db,
+        db.fixtures()
+            .args(["up", "--steps", "2"])
+            .env("FIXTURE_FAIL", "0"),
+    )
+    .expect(0);
+    let out = run(
+        &db,
+        db.fixtures()
+            .args([
+                "up",
+                "--steps",
+                "1",
+                "--statement-timeout",
+                "0.5",
+                "--format",
+                "json",
+            ])
+            .env("FIXTURE_SLEEP", "5"),
+    );
+    let error = out.error(5, "migration.failed");
+    let message = error["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("statement timeout") && message.contains("57014"),
+        "{out}"
+    );
+    assert!(message.contains("rolled back"), "{out}");
+    assert!(out.elapsed < Duration::from_secs(3), "{out}");
+    assert!(!db.table_exists("public", "Slow"));
+}
