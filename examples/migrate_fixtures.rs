@@ -11,6 +11,15 @@
 //! - `20261129000004_fixture_concurrent_index` runs outside a transaction:
 //!   with `FIXTURE_INDEX=1` it builds `"Big_v_idx"` on table `"Big"` (which
 //!   the test creates) with `CREATE INDEX CONCURRENTLY`; otherwise nothing.
+//!
+//! With `FIXTURE_LIVE=1`, two more whose work is in their SQL, as Prisma
+//! writes it (`tests/fixtures/live/`), for the live-database tests:
+//!
+//! - `20261129000005_fixture_user_nickname` adds a column and an index to
+//!   `"User"`, in one transaction;
+//! - `20261129000006_fixture_big_index_concurrently` builds
+//!   `"Big_v_live_idx"` on `"Big"` (which the test creates) with `CREATE
+//!   INDEX CONCURRENTLY`: outside a transaction, because its file says so.
 
 use std::process::ExitCode;
 
@@ -26,9 +35,47 @@ impl MigratorTrait for Fixtures {
         all.push(Box::new(Half));
         all.push(Box::new(Slow));
         all.push(Box::new(ConcurrentIndex));
+        if live() {
+            all.push(Box::new(SqlOnly(NICKNAME.0)));
+            all.push(Box::new(SqlOnly(BIG_INDEX.0)));
+        }
         all
     }
 }
+
+/// `FIXTURE_LIVE=1`: the migrations of `tests/fixtures/live/` too.
+fn live() -> bool {
+    std::env::var("FIXTURE_LIVE").as_deref() == Ok("1")
+}
+
+/// A live fixture: its sea-orm name, and its directory.
+type Live = (&'static str, Directory);
+
+const NICKNAME: Live = (
+    "m20261129_000005_fixture_user_nickname",
+    Directory {
+        name: "20261129000005_fixture_user_nickname",
+        migration_sql: include_str!(
+            "../tests/fixtures/live/20261129000005_fixture_user_nickname/migration.sql"
+        ),
+        down_sql: Some(include_str!(
+            "../tests/fixtures/live/20261129000005_fixture_user_nickname/down.sql"
+        )),
+    },
+);
+
+const BIG_INDEX: Live = (
+    "m20261129_000006_fixture_big_index_concurrently",
+    Directory {
+        name: "20261129000006_fixture_big_index_concurrently",
+        migration_sql: include_str!(
+            "../tests/fixtures/live/20261129000006_fixture_big_index_concurrently/migration.sql"
+        ),
+        down_sql: Some(include_str!(
+            "../tests/fixtures/live/20261129000006_fixture_big_index_concurrently/down.sql"
+        )),
+    },
+);
 
 impl PrismaMigrator for Fixtures {
     fn directories() -> Vec<Directory> {
@@ -44,7 +91,31 @@ impl PrismaMigrator for Fixtures {
                 down_sql: Some("-- a test fixture: its Rust steps undo the work\n"),
             });
         }
+        if live() {
+            all.push(NICKNAME.1);
+            all.push(BIG_INDEX.1);
+        }
         all
+    }
+}
+
+/// A migration whose SQL is all there is: the runner sends its files.
+struct SqlOnly(&'static str);
+
+impl MigrationName for SqlOnly {
+    fn name(&self) -> &str {
+        self.0
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for SqlOnly {
+    async fn up(&self, _: &SchemaManager) -> Result<(), DbErr> {
+        Ok(())
+    }
+
+    async fn down(&self, _: &SchemaManager) -> Result<(), DbErr> {
+        Ok(())
     }
 }
 

@@ -5,6 +5,7 @@
 //! print a password from `DATABASE_URL`.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -107,12 +108,12 @@ pub struct GlobalArgs {
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
 
-    /// Seconds to wait for a connection [default: the URL's connect_timeout, else 10].
-    #[arg(long, global = true, value_name = "SECS")]
+    /// Seconds to wait for a connection, 1 to 3600 [default: the URL's connect_timeout, else 10].
+    #[arg(long, global = true, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=MAX_CONNECT_TIMEOUT))]
     pub connect_timeout: Option<u64>,
 
-    /// Seconds to wait for the migration lock held by another run.
-    #[arg(long, global = true, value_name = "SECS", default_value_t = 60)]
+    /// Seconds to wait for a lock another session holds, 0 to 86400: the migration lock, and each table lock a statement of the tool waits for.
+    #[arg(long, global = true, value_name = "SECS", default_value_t = crate::session::DEFAULT_LOCK_TIMEOUT.as_secs(), value_parser = clap::value_parser!(u64).range(0..=MAX_LOCK_TIMEOUT))]
     pub lock_timeout: u64,
 }
 
@@ -131,6 +132,68 @@ impl GlobalArgs {
             region: self.region.clone(),
         }
     }
+}
+
+/// The largest `--connect-timeout` (and URL `connect_timeout`): an hour.
+pub const MAX_CONNECT_TIMEOUT: u64 = 3600;
+
+/// The largest `--lock-timeout`, `--ddl-lock-timeout` and
+/// `--statement-timeout`: a day (PostgreSQL's own limit is about 24.8 days).
+pub const MAX_LOCK_TIMEOUT: u64 = 86_400;
+
+/// How a migration's statements wait (`up`, `down`).
+#[derive(Debug, Clone, Copy, Args)]
+pub struct DdlArgs {
+    /// Seconds each statement of a migration may wait for a table lock, 0 to 86400, decimals allowed; while it waits, the app's queries on that table queue behind it. 0: no short bound (it waits up to --lock-timeout, as Prisma would wait).
+    #[arg(long, value_name = "SECS", default_value = "1", value_parser = seconds)]
+    pub ddl_lock_timeout: Duration,
+
+    /// Seconds each statement of a migration may run, 0 to 86400, decimals allowed [default: the server's statement_timeout]. 0: no limit.
+    #[arg(long, value_name = "SECS", value_parser = seconds)]
+    pub statement_timeout: Option<Duration>,
+
+    /// How many times a migration is tried again after its lock timeout ran out (rolled back first, then a pause doubling from 1 s to 1 min), 0 to 100.
+    #[arg(long, value_name = "N", default_value_t = crate::runner::DEFAULT_LOCK_RETRIES, value_parser = clap::value_parser!(u32).range(0..=100))]
+    pub lock_retries: u32,
+}
+
+impl From<DdlArgs> for crate::runner::Ddl {
+    /// 0 means "no bound of its own" for both timeouts.
+    fn from(args: DdlArgs) -> Self {
+        Self {
+            lock_timeout: Some(args.ddl_lock_timeout).filter(|t| !t.is_zero()),
+            statement_timeout: args.statement_timeout.filter(|t| !t.is_zero()),
+            lock_retries: args.lock_retries,
+        }
+    }
+}
+
+/// A number of seconds from 0 to [`MAX_LOCK_TIMEOUT`], with up to three
+/// decimals (`0.5`, `2`, `1.25`).
+pub fn seconds(text: &str) -> Result<Duration, String> {
+    let range = format!("a number of seconds from 0 to {MAX_LOCK_TIMEOUT}, like 2 or 0.5");
+    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if whole.is_empty() && fraction.is_empty()
+        || !digits(whole)
+        || !digits(fraction)
+        || fraction.len() > 3
+        || whole.len() > 6
+    {
+        return Err(range);
+    }
+    let secs: u64 = if whole.is_empty() {
+        0
+    } else {
+        whole.parse().map_err(|_| range.clone())?
+    };
+    let millis: u64 = format!("{fraction:0<3}")
+        .parse()
+        .map_err(|_| range.clone())?;
+    if secs > MAX_LOCK_TIMEOUT || (secs == MAX_LOCK_TIMEOUT && millis > 0) {
+        return Err(range);
+    }
+    Ok(Duration::from_secs(secs) + Duration::from_millis(millis))
 }
 
 /// By hand: `--database-url` may hold a password.
@@ -163,6 +226,8 @@ pub enum Command {
     Grant(GrantArgs),
     /// Diagnose the app and migration connections: name the root cause.
     Doctor,
+    /// Check the SQL of pending migrations (or --all, or FILEs) for statements that would block or break a live database.
+    Lint(LintArgs),
     /// Regenerate entity/src from the migrations (or, with --check, compare).
     Entities(EntitiesArgs),
     /// Add a migration: its prisma/migrations directory and its sea-orm migration.
@@ -185,14 +250,15 @@ impl Command {
     /// Commands that work with the binary's migrations (and so refuse to
     /// run from a workspace whose `prisma/migrations` the binary lacks).
     pub fn uses_migrations(&self) -> bool {
-        !matches!(
-            self,
+        match self {
+            Command::Lint(args) => args.files.is_empty(),
             Command::Grant(_)
-                | Command::Url
-                | Command::IamToken
-                | Command::New(_)
-                | Command::ImportPrisma(_)
-        )
+            | Command::Url
+            | Command::IamToken
+            | Command::New(_)
+            | Command::ImportPrisma(_) => false,
+            _ => true,
+        }
     }
 }
 
@@ -216,6 +282,24 @@ pub struct UpArgs {
     /// Go on although an applied migration's migration.sql was edited since.
     #[arg(long)]
     pub allow_edited: bool,
+
+    /// Change nothing: print each pending migration's SQL, whether it runs in a transaction, and its lint findings (reads the history; takes no lock).
+    #[arg(long)]
+    pub dry_run: bool,
+
+    #[command(flatten)]
+    pub ddl: DdlArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct LintArgs {
+    /// Lint these files (a migration.sql, or the migration directory holding one) instead of the pending migrations.
+    #[arg(value_name = "FILE", conflicts_with = "all")]
+    pub files: Vec<PathBuf>,
+
+    /// Lint every migration of the binary, applied or not (needs no database).
+    #[arg(long)]
+    pub all: bool,
 }
 
 #[derive(Debug, Args)]
@@ -238,6 +322,9 @@ pub struct DownArgs {
     /// Go on although an applied migration's migration.sql was edited since.
     #[arg(long)]
     pub allow_edited: bool,
+
+    #[command(flatten)]
+    pub ddl: DdlArgs,
 }
 
 #[derive(Debug, Args)]
@@ -404,6 +491,69 @@ pub fn usage_error(e: &clap::Error) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn seconds_take_decimals_within_the_range() {
+        assert_eq!(seconds("2"), Ok(Duration::from_secs(2)));
+        assert_eq!(seconds("0.5"), Ok(Duration::from_millis(500)));
+        assert_eq!(seconds(".25"), Ok(Duration::from_millis(250)));
+        assert_eq!(seconds("0"), Ok(Duration::ZERO));
+        assert_eq!(seconds("86400"), Ok(Duration::from_secs(86_400)));
+        for bad in [
+            "",
+            ".",
+            "-1",
+            "1e3",
+            "abc",
+            "0.0001",
+            "86400.5",
+            "86401",
+            "2147484",
+            "9223372036854775807",
+            " 1",
+            "1s",
+            "+1",
+            "NaN",
+            "inf",
+        ] {
+            assert!(seconds(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn out_of_range_timeouts_are_usage_errors() {
+        for args in [
+            &["migrate", "--lock-timeout", "86401", "status"][..],
+            &["migrate", "--lock-timeout", "2147484", "status"],
+            &["migrate", "--lock-timeout", "9223372036854775808", "status"],
+            &["migrate", "--lock-timeout", "-1", "status"],
+            &["migrate", "--connect-timeout", "0", "status"],
+            &["migrate", "--connect-timeout", "3601", "status"],
+            &[
+                "migrate",
+                "--connect-timeout",
+                "18446744073709551615",
+                "status",
+            ],
+            &["migrate", "up", "--ddl-lock-timeout", "1e9"],
+            &["migrate", "up", "--statement-timeout", "-5"],
+            &["migrate", "up", "--lock-retries", "101"],
+            &["migrate", "down", "--ddl-lock-timeout", "86401"],
+        ] {
+            assert!(Cli::try_parse_from(args).is_err(), "{args:?}");
+        }
+        let cli = Cli::try_parse_from(["migrate", "--lock-timeout", "86400", "up"]).unwrap();
+        assert_eq!(cli.global.lock_timeout, 86_400);
+        let Command::Up(up) = cli.command else {
+            panic!("up")
+        };
+        assert_eq!(
+            up.ddl.ddl_lock_timeout,
+            crate::runner::DEFAULT_DDL_LOCK_TIMEOUT
+        );
+        assert_eq!(up.ddl.lock_retries, crate::runner::DEFAULT_LOCK_RETRIES);
+        assert_eq!(up.ddl.statement_timeout, None);
+    }
 
     #[test]
     fn debug_of_the_parsed_command_line_hides_the_password() {

@@ -193,9 +193,15 @@ codes! {
     /// The migration lock was not acquired within `--lock-timeout`.
     LockTimeout = "lock.timeout", Lock,
         "another run holds it (the message names it): wait, raise --lock-timeout, or end that session";
+    /// A statement of the tool itself (a history or catalog read) waited `--lock-timeout` for a table lock another session holds.
+    LockReadBlocked = "lock.read_blocked", Lock,
+        "the message names the blocking sessions (often a migration, or a `LOCK TABLE` left in an open transaction): let them finish or end them, or raise --lock-timeout";
     /// A migration failed and was rolled back.
     MigrationFailed = "migration.failed", Migration,
         "fix the migration (or the data it trips over) and run the command again";
+    /// A migration could not get its table locks within `--ddl-lock-timeout`, on every attempt (`--lock-retries`), and was rolled back.
+    MigrationLockTimeout = "migration.lock_timeout", Migration,
+        "the message names the sessions in the way (a long or idle-in-transaction transaction on the tables it changes): let them finish or end them, then run `migrate up` again";
     /// Migrations are pending: the database is behind the code.
     MigrationsPending = "migrations.pending", CheckFailed,
         "`migrate up` (the deploy job)";
@@ -289,6 +295,12 @@ codes! {
     /// `schema.prisma` uses something the derivation cannot map.
     PrismaUnsupported = "prisma.unsupported", Usage,
         "fix the schema, or report the Prisma feature this tool does not map yet";
+    /// `migrate lint` found statements that lock or rewrite a table that already exists, or that break the app version still running.
+    LintFindings = "lint.findings", CheckFailed,
+        "write each statement the safe way its finding shows, or silence one finding with `-- migrate-lint: ignore <rule> -- <reason>` above it";
+    /// A file given to `migrate lint` cannot be read.
+    LintUnreadable = "lint.unreadable", Usage,
+        "check the path: a migration.sql, or the migration directory that holds one";
     /// A bug in impulse-db, or an environment it cannot work in.
     Internal = "internal", Internal,
         "this is a bug in impulse-db or an unusable environment; rerun with -v and report it";

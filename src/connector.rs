@@ -44,6 +44,7 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct Connector {
     sources: Sources,
     connect_timeout: Option<Duration>,
+    lock_timeout: Option<Duration>,
     aws: OnceCell<SdkConfig>,
     cache: Mutex<HashMap<(String, String), DbSecret>>,
     fetches: AtomicUsize,
@@ -55,6 +56,7 @@ impl Connector {
         Self {
             sources,
             connect_timeout,
+            lock_timeout: None,
             aws: OnceCell::new(),
             cache: Mutex::new(HashMap::new()),
             fetches: AtomicUsize::new(0),
@@ -86,6 +88,20 @@ impl Connector {
         self
     }
 
+    /// Sessions this connector opens set `lock_timeout` to `timeout`, so
+    /// that none of their statements waits longer than that for another
+    /// session's lock (the CLI's `--lock-timeout`). Without it the server's
+    /// own setting is left alone.
+    pub fn with_lock_timeout(mut self, timeout: Duration) -> Self {
+        self.lock_timeout = Some(timeout);
+        self
+    }
+
+    /// The `lock_timeout` sessions get (see [`Connector::with_lock_timeout`]).
+    pub fn lock_timeout(&self) -> Option<Duration> {
+        self.lock_timeout
+    }
+
     pub fn sources(&self) -> &Sources {
         &self.sources
     }
@@ -94,7 +110,9 @@ impl Connector {
     pub fn with_iam(&self) -> Self {
         let mut sources = self.sources.clone();
         sources.flags.iam = true;
-        Self::new(sources, self.connect_timeout)
+        let mut iam = Self::new(sources, self.connect_timeout);
+        iam.lock_timeout = self.lock_timeout;
+        iam
     }
 
     /// How many times a secret was read from Secrets Manager.
@@ -215,7 +233,7 @@ impl Connector {
     pub async fn connect_resolved(&self, resolved: &Resolved) -> Result<Session> {
         let spec = resolved.spec();
         let timeout = self.connect_timeout(&spec);
-        let error = match Session::open(&spec, timeout).await {
+        let error = match Session::open_bounded(&spec, timeout, self.lock_timeout).await {
             Ok(session) => return Ok(session),
             Err(e) => e,
         };
@@ -246,7 +264,7 @@ impl Connector {
             old.version_id,
             new.version_id
         );
-        let mut session = Session::open(&fresh.spec(), timeout).await?;
+        let mut session = Session::open_bounded(&fresh.spec(), timeout, self.lock_timeout).await?;
         session.credentials_refetched = true;
         Ok(session)
     }

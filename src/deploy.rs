@@ -4,7 +4,9 @@
 //! The locks (this tool's and Prisma Migrate's) are taken first and
 //! released on every path (the session's end would release them too). A
 //! legacy `seaql_migrations` history is converted once, under them.
-//! Progress goes to stderr as each migration completes.
+//! The lint findings of the migrations about to be applied are printed as
+//! warnings first (they never stop the run: `migrate lint` is the gate),
+//! then progress goes to stderr as each migration completes.
 
 use std::time::Duration;
 
@@ -49,6 +51,13 @@ pub async fn apply<M: PrismaMigrator>(
     let result = async {
         convert_legacy(ui, session, &known).await?;
         let status = runner::read_status(session, &known).await?;
+        let (to_apply, _) = runner::to_apply(&known, &status, steps, options)?;
+        for k in to_apply {
+            crate::commands::lint::warn(
+                ui,
+                &crate::commands::lint::lint_migration(k.name, k.directory.migration_sql),
+            );
+        }
         let runner::UpOutcome {
             steps: applied,
             pending,
@@ -61,7 +70,9 @@ pub async fn apply<M: PrismaMigrator>(
         })
         .await?;
         let grants = match grants {
-            Some(options) => Some(reconcile_with_progress(ui, session, options).await?),
+            Some(options) => {
+                Some(lock::reading(session, reconcile_with_progress(ui, session, options)).await?)
+            }
             None => None,
         };
         Ok::<_, crate::error::Error>((applied, pending, grants))

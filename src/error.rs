@@ -22,9 +22,10 @@ pub enum Exit {
     Usage = 2,
     /// Cannot connect or authenticate.
     Connect = 3,
-    /// The migration lock was not acquired in time.
+    /// A lock was not acquired in time: the migration lock, or a table
+    /// lock a read of the tool needs.
     Lock = 4,
-    /// A migration failed and was rolled back.
+    /// A migration failed (or could not get its locks) and was rolled back.
     Migration = 5,
     /// A bug or an environment the tool cannot work in.
     Internal = 70,
@@ -48,12 +49,17 @@ impl Exit {
             Exit::Ok => "ok",
             Exit::CheckFailed => {
                 "a check found something (`status --check`, `grant --check`, `entities --check`, \
-                 `prisma-check`, `doctor`)"
+                 `prisma-check`, `doctor`, `lint`)"
             }
             Exit::Usage => "usage or configuration error",
             Exit::Connect => "cannot connect or authenticate",
-            Exit::Lock => "the migration lock was not acquired within `--lock-timeout`",
-            Exit::Migration => "a migration failed and was rolled back",
+            Exit::Lock => {
+                "a lock was not acquired within `--lock-timeout`: the migration lock, or a table \
+                 lock a read of the tool needs"
+            }
+            Exit::Migration => {
+                "a migration failed, or could not get its table locks, and was rolled back"
+            }
             Exit::Internal => "internal error (a bug)",
         }
     }

@@ -38,6 +38,7 @@ pub(crate) mod error;
 pub mod fuzzing;
 pub(crate) mod grants;
 pub(crate) mod history;
+pub(crate) mod lint;
 pub(crate) mod lock;
 pub(crate) mod migrations;
 pub(crate) mod net;

@@ -15,10 +15,19 @@
 //!
 //! Being a session lock, it is released when the session ends, including
 //! when the runner is killed; the server notices a dead client within a
-//! second on PostgreSQL 14+ (see `connect`).
+//! second on PostgreSQL 14+ (see `session`).
+//!
+//! This is also the one place that says who is in the way, for the
+//! advisory locks ([`holder`]) and for table locks ([`watch`], which asks
+//! `pg_blocking_pids` from the session's observer connection while a
+//! statement waits): both describe the other session with the same
+//! columns of `pg_stat_activity` ([`Holder`]), and never with its query
+//! text, which can hold data or secrets.
 
+use std::future::Future;
 use std::time::{Duration, Instant};
 
+use sqlx::postgres::{PgPool, PgRow};
 use sqlx::{AssertSqlSafe, Row};
 
 use crate::error::{Code, Error, Result};
@@ -28,23 +37,62 @@ use crate::session::{Session, query_error};
 pub const KEY_SQL: &str =
     "('x' || left(md5('impulse-db/' || current_database() || '/' || $1), 16))::bit(64)::bigint";
 
-/// Who holds a lock, as `pg_stat_activity` shows it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Who holds a lock, or is in the way of one, as `pg_stat_activity` shows
+/// it. Without `pg_read_all_stats` (RDS: `rds_superuser`'s `pg_monitor`),
+/// another role's session shows only its pid, user and application_name.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Holder {
     pub pid: i32,
     pub application_name: String,
+    /// The role it logged in as.
+    pub user: String,
     pub client: String,
     pub connected_since: String,
+    /// Its state, and for how long (`idle in transaction for 12s`).
     pub state: String,
+    /// Seconds since its transaction began, when it is in one.
+    pub transaction_age_s: Option<i64>,
 }
 
 impl std::fmt::Display for Holder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "pid {} (application_name \"{}\", client {}, connected since {}, {})",
-            self.pid, self.application_name, self.client, self.connected_since, self.state
-        )
+            "pid {} (application_name \"{}\", user \"{}\", client {}, connected since {}, {}",
+            self.pid,
+            self.application_name,
+            self.user,
+            self.client,
+            self.connected_since,
+            self.state
+        )?;
+        if let Some(age) = self.transaction_age_s {
+            write!(f, ", transaction open for {age}s")?;
+        }
+        f.write_str(")")
+    }
+}
+
+/// The columns of `pg_stat_activity a` a [`Holder`] is read from (see
+/// [`holder_from`]): never `query`.
+const HOLDER_COLUMNS: &str = "a.pid, coalesce(a.application_name, ''), coalesce(a.usename::text, ''), \
+    coalesce(host(a.client_addr), CASE WHEN a.pid IS NOT NULL AND a.client_addr IS NULL \
+        AND a.backend_type = 'client backend' AND a.backend_start IS NOT NULL THEN 'local socket' END, 'unknown'), \
+    coalesce(to_char(a.backend_start AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') || ' UTC', 'unknown'), \
+    coalesce(a.state || CASE WHEN a.state_change IS NOT NULL \
+        THEN ' for ' || floor(extract(epoch FROM now() - a.state_change))::bigint || 's' ELSE '' END, \
+        'state unknown'), \
+    floor(extract(epoch FROM now() - a.xact_start))::bigint";
+
+fn holder_from(row: &PgRow) -> Holder {
+    Holder {
+        pid: row.get(0),
+        application_name: row.get(1),
+        user: row.get(2),
+        client: row.get(3),
+        connected_since: row.get(4),
+        state: row.get(5),
+        transaction_age_s: row.get(6),
     }
 }
 
@@ -188,33 +236,124 @@ async fn release_keys(session: &Session, keys: &[i64]) -> Result<()> {
 
 /// The session holding the lock `key` in this database, if any.
 pub async fn holder(session: &Session, key: i64) -> Result<Option<Holder>> {
-    let row = sqlx::query(
-        "SELECT a.pid, coalesce(a.application_name, ''), \
-                coalesce(host(a.client_addr), CASE WHEN a.pid IS NOT NULL AND a.client_addr IS NULL \
-                    AND a.backend_type = 'client backend' THEN 'local socket' END, 'unknown'), \
-                coalesce(to_char(a.backend_start AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') || ' UTC', 'unknown'), \
-                coalesce(a.state || CASE WHEN a.state_change IS NOT NULL \
-                    THEN ' for ' || floor(extract(epoch FROM now() - a.state_change))::bigint || 's' ELSE '' END, \
-                    'state unknown') \
+    let row = sqlx::query(AssertSqlSafe(format!(
+        "SELECT {HOLDER_COLUMNS} \
          FROM pg_catalog.pg_locks l \
          JOIN pg_catalog.pg_stat_activity a ON a.pid = l.pid \
          WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 \
            AND l.database = (SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database()) \
            AND l.classid = (($1::bigint >> 32) & 4294967295)::oid \
            AND l.objid = ($1::bigint & 4294967295)::oid \
-         LIMIT 1",
-    )
+         LIMIT 1"
+    )))
     .bind(key)
     .fetch_optional(&session.pool)
     .await
     .map_err(|e| query_error(&e, "look up the holder of the migration lock"))?;
-    Ok(row.map(|row| Holder {
-        pid: row.get(0),
-        application_name: row.get(1),
-        client: row.get(2),
-        connected_since: row.get(3),
-        state: row.get(4),
-    }))
+    Ok(row.as_ref().map(holder_from))
+}
+
+/// The sessions `pid` is waiting for right now (`pg_blocking_pids`: the
+/// holders of conflicting locks, and the requests queued ahead of it),
+/// asked on `observer`. A prepared transaction shows as pid 0.
+pub async fn blockers(observer: &PgPool, pid: i32) -> Result<Vec<Holder>> {
+    let rows = sqlx::query(AssertSqlSafe(format!(
+        "SELECT {} FROM unnest(pg_catalog.pg_blocking_pids($1)) AS b(pid) \
+         LEFT JOIN pg_catalog.pg_stat_activity a ON a.pid = b.pid ORDER BY b.pid",
+        HOLDER_COLUMNS.replacen("a.pid", "b.pid", 1)
+    )))
+    .bind(pid)
+    .fetch_all(observer)
+    .await
+    .map_err(|e| query_error(&e, "look up the sessions in the way"))?;
+    Ok(rows.iter().map(holder_from).collect())
+}
+
+/// How soon after a statement starts the observer first looks (a
+/// statement done by then was not kept waiting).
+const WATCH_GRACE: Duration = Duration::from_millis(50);
+/// How often the observer looks while the statement waits.
+const WATCH_INTERVAL: Duration = Duration::from_millis(100);
+
+/// Runs `work` (statements on `session`) and returns its output with the
+/// sessions that kept it waiting for a lock, as the observer last saw
+/// them (the last look that found any: sessions that held a lock for a
+/// moment when the wait began are gone by then, and new ones queue behind
+/// the waiting statement instead of ahead of it). Nothing is asked when
+/// `work` is done within [`WATCH_GRACE`]; the observer connection opens on
+/// the first longer run, and a failure to open it or to ask only means
+/// that no one is named.
+pub async fn watch<F: Future>(session: &Session, work: F) -> (F::Output, Vec<Holder>) {
+    let mut seen: Vec<Holder> = Vec::new();
+    let mut work = std::pin::pin!(work);
+    let mut pause = WATCH_GRACE;
+    loop {
+        tokio::select! {
+            out = &mut work => return (out, seen),
+            () = tokio::time::sleep(pause) => {}
+        }
+        pause = WATCH_INTERVAL;
+        let look = async {
+            let observer = session.observer().await?;
+            blockers(observer, session.pid).await.ok()
+        };
+        tokio::select! {
+            out = &mut work => return (out, seen),
+            now = look => {
+                if let Some(now) = now.filter(|now| !now.is_empty()) {
+                    seen = now;
+                }
+            }
+        }
+    }
+}
+
+/// `blockers` as a clause: `pid 1 (...); pid 2 (...)`, or what to say when
+/// none was seen.
+pub fn describe(blockers: &[Holder]) -> String {
+    if blockers.is_empty() {
+        return "a session that could not be identified (the observer connection saw no \
+                blocker: the wait was short, or it could not connect)"
+            .to_string();
+    }
+    blockers
+        .iter()
+        .map(Holder::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// `result` with the sessions that blocked it named, when it failed on a
+/// blocked read ([`Code::LockReadBlocked`]): what the read-only commands
+/// and the runner's own statements report.
+pub fn with_blockers<T>(session: &Session, result: Result<T>, blockers: &[Holder]) -> Result<T> {
+    result.map_err(|mut e| {
+        if e.code == Code::LockReadBlocked {
+            let waited = session
+                .current_lock_timeout()
+                .map(|t| format!("; it waited {}, then gave up", seconds(t)))
+                .unwrap_or_default();
+            e.message = format!("{}{waited}; blocked by {}", e.message, describe(blockers));
+        }
+        e
+    })
+}
+
+/// [`watch`] then [`with_blockers`]: a read of the tool whose blockers are
+/// named when it waits too long.
+pub async fn reading<T>(session: &Session, work: impl Future<Output = Result<T>>) -> Result<T> {
+    let (result, blockers) = watch(session, work).await;
+    with_blockers(session, result, &blockers)
+}
+
+/// `2s`, `1.5s`, `0.25s`.
+pub fn seconds(d: Duration) -> String {
+    let ms = d.as_millis();
+    if ms.is_multiple_of(1000) {
+        format!("{}s", ms / 1000)
+    } else {
+        format!("{}s", (d.as_secs_f64() * 1000.0).round() / 1000.0)
+    }
 }
 
 impl MigrationLock {

@@ -5,12 +5,65 @@
 //! teammate's `prisma migrate dev`, say) or a migration without a directory
 //! is refused, and so is a migrator whose list is not in the directories'
 //! name order, which is the order Prisma applies them in.
+//!
+//! How each migration is sent ([`Execution`]) is decided here, once, from
+//! its file as `sql::split` reads it and from its sea-orm migration's
+//! `use_transaction()`: `status`, `up --dry-run` and the runner agree.
 
 use migration::prisma::{Directory, PrismaMigrator, module_name};
 use sea_orm_migration::MigrationTrait;
 
 use crate::error::{Code, Error, Result};
 use crate::history;
+use crate::sql::{self, ExecutionMode};
+
+/// How the runner sends a migration's SQL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Execution {
+    /// In one transaction the runner opens, with the history row: all or
+    /// nothing.
+    Transaction,
+    /// Outside a transaction, as written: the file controls its own
+    /// transactions (its `BEGIN`/`COMMIT`), or its sea-orm migration says
+    /// `use_transaction() == Some(false)`. Sent in the pieces its own
+    /// `COMMIT`s end, each as one message, which is what one message for
+    /// the whole file would commit.
+    AsWritten,
+    /// Outside a transaction, statement by statement: the file has a
+    /// statement PostgreSQL refuses in a transaction block (`CREATE INDEX
+    /// CONCURRENTLY`, ...).
+    StatementByStatement,
+}
+
+impl Execution {
+    /// How a migration whose file is `sql` and whose sea-orm migration says
+    /// `use_transaction` is sent.
+    pub fn of(sql: &str, use_transaction: Option<bool>) -> Self {
+        match sql::split(sql).mode() {
+            ExecutionMode::StatementByStatement => Execution::StatementByStatement,
+            ExecutionMode::AsWritten => Execution::AsWritten,
+            ExecutionMode::SingleTransaction if use_transaction == Some(false) => {
+                Execution::AsWritten
+            }
+            ExecutionMode::SingleTransaction => Execution::Transaction,
+        }
+    }
+
+    /// The runner wraps it in a transaction.
+    pub fn in_transaction(self) -> bool {
+        self == Execution::Transaction
+    }
+
+    /// For people: `in a transaction`, `outside a transaction, ...`.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Execution::Transaction => "in a transaction",
+            Execution::AsWritten => "outside a transaction, as written",
+            Execution::StatementByStatement => "outside a transaction, statement by statement",
+        }
+    }
+}
 
 /// One migration of the binary.
 pub struct Known {
@@ -19,6 +72,8 @@ pub struct Known {
     pub directory: Directory,
     /// SHA-256 of `migration.sql`, as Prisma records it.
     pub checksum: String,
+    /// How `migration.sql` is sent.
+    pub execution: Execution,
     pub migration: Box<dyn MigrationTrait>,
 }
 
@@ -32,10 +87,18 @@ impl std::fmt::Debug for Known {
 }
 
 impl Known {
-    /// The migration must run outside a transaction (its sea-orm
+    /// The migration runs outside a transaction (its file or its sea-orm
     /// migration says so).
     pub fn outside_transaction(&self) -> bool {
-        self.migration.use_transaction() == Some(false)
+        !self.execution.in_transaction()
+    }
+
+    /// How `down.sql` is sent, by the same rules as `migration.sql`.
+    pub fn down_execution(&self) -> Execution {
+        Execution::of(
+            self.directory.down_sql.unwrap_or_default(),
+            self.migration.use_transaction(),
+        )
     }
 }
 
@@ -90,6 +153,7 @@ pub fn known<M: PrismaMigrator>() -> Result<Vec<Known>> {
         known.push(Known {
             name: directory.name,
             checksum: history::checksum(directory.migration_sql),
+            execution: Execution::of(directory.migration_sql, migration.use_transaction()),
             directory,
             migration,
         });
@@ -110,5 +174,28 @@ mod tests {
             "m20261129_000001_create_user_table"
         );
         assert!(!known[0].outside_transaction());
+        assert_eq!(known[0].execution, Execution::Transaction);
+    }
+
+    #[test]
+    fn the_file_decides_too() {
+        let cases = [
+            ("CREATE TABLE a ();", None, Execution::Transaction),
+            ("CREATE TABLE a ();", Some(false), Execution::AsWritten),
+            (
+                "CREATE INDEX CONCURRENTLY i ON t (c);",
+                None,
+                Execution::StatementByStatement,
+            ),
+            (
+                "-- AlterEnum\nBEGIN;\nCREATE TYPE x AS ENUM ('a');\nCOMMIT;\n",
+                Some(true),
+                Execution::AsWritten,
+            ),
+            ("-- only a comment\n", None, Execution::Transaction),
+        ];
+        for (sql, use_transaction, want) in cases {
+            assert_eq!(Execution::of(sql, use_transaction), want, "{sql}");
+        }
     }
 }

@@ -32,6 +32,14 @@ impl Ui {
         }
     }
 
+    /// A warning on stderr (hidden by `-q`): `warning: ` before its first
+    /// line, the rest as they are.
+    pub fn warning(&self, text: impl Display) {
+        if !self.quiet {
+            eprintln!("warning: {text}");
+        }
+    }
+
     /// The result, as text or JSON on stdout.
     pub fn result(&self, report: &impl Report) {
         match self.format {

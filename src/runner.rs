@@ -9,24 +9,49 @@
 //! `migrate baseline` is the way in), or rows of migrations the binary
 //! does not know.
 //!
-//! Each migration runs in its own transaction: its history row is started,
-//! its `migration.sql` sent whole, its Rust steps run, its row finished,
-//! then everything commits together, so a failed migration leaves neither
-//! its objects nor its row. A migration that must run outside a
-//! transaction (its sea-orm migration says `use_transaction() == false`)
-//! runs statement by statement in the session, and its row is written
-//! after its last statement.
+//! Each migration runs in its own transaction when it can
+//! ([`Execution::Transaction`]): its history row is started, its
+//! `migration.sql` sent whole, its Rust steps run, its row finished, then
+//! everything commits together, so a failed migration leaves neither its
+//! objects nor its row. A migration whose file cannot run in a transaction
+//! (`CREATE INDEX CONCURRENTLY`, ...: statement by statement) or controls
+//! its own (`BEGIN`/`COMMIT`: as written), or whose sea-orm migration says
+//! `use_transaction() == Some(false)`, runs outside one, and its row is
+//! written after its last statement. An index such a file builds
+//! concurrently that an interrupted run left `INVALID` is dropped and built
+//! again.
+//!
+//! # Live databases: bounded locks, retries
+//!
+//! Every statement of a migration runs with a DDL `lock_timeout`
+//! ([`Ddl::lock_timeout`], `--ddl-lock-timeout`) and, when given, a
+//! `statement_timeout`. A migration waiting for an `ACCESS EXCLUSIVE` lock
+//! makes every later query on that table queue behind it; the lock timeout
+//! is the longest the app's queries can be held up that way. When it runs
+//! out (SQLSTATE 55P03) the migration's transaction is rolled back (outside
+//! a transaction: the piece that waited), the sessions in the way are
+//! logged (from `pg_blocking_pids`, by the session's observer connection:
+//! pid, user, application_name, client, state, transaction age; never
+//! their query), and it is tried again after a pause that doubles from 1 s
+//! to 1 min with jitter, up to [`Ddl::lock_retries`] times; then
+//! `migration.lock_timeout` (exit 5). The `CONCURRENTLY` forms wait with
+//! the session's patient bound (`--lock-timeout`) instead: while they wait
+//! they hold only `SHARE UPDATE EXCLUSIVE`, which no app query waits for,
+//! and failing them would only leave an `INVALID` index behind.
 
 use std::time::{Duration, Instant};
 
 use migration::prisma::PrismaMigrator;
-use sea_orm::TransactionTrait;
+use sea_orm::{ConnectionTrait, TransactionTrait};
 use sea_orm_migration::SchemaManager;
+use sqlx::Row as _;
 
 use crate::error::{Code, Error, Result};
 use crate::history::{self, History};
-use crate::migrations::{self, Known};
-use crate::session::{Session, describe_db_error};
+use crate::lock::{self, Holder};
+use crate::migrations::{self, Execution, Known};
+use crate::session::{self, LOCK_NOT_AVAILABLE, Session, db_sqlstate, describe_db_error};
+use crate::sql::{self, ObjectName, StatementKind, TransactionControl};
 
 /// Where a migration of the binary stands in the history.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -61,7 +86,8 @@ pub struct Entry {
     pub name: String,
     #[serde(flatten)]
     pub state: State,
-    /// Runs outside a transaction.
+    /// Runs outside a transaction (its file or its sea-orm migration says
+    /// so; see [`Execution`]).
     pub outside_transaction: bool,
 }
 
@@ -294,14 +320,20 @@ pub fn plan(known: &[Known], history: &History, other_tables: &[String]) -> Stat
     }
 }
 
-/// The state of every migration of `known`; creates nothing.
+/// The state of every migration of `known`; creates nothing. A read that
+/// waits longer than the session's `lock_timeout` for another session's
+/// lock fails with `lock.read_blocked`, naming who was in the way.
 pub async fn read_status(session: &Session, known: &[Known]) -> Result<Status> {
-    let history = history::read(session).await?;
-    let other_tables = match history.rows().is_empty() && !matches!(history, History::Legacy(_)) {
-        true => history::other_tables(session).await?,
-        false => Vec::new(),
-    };
-    Ok(plan(known, &history, &other_tables))
+    lock::reading(session, async {
+        let history = history::read(session).await?;
+        let other_tables = match history.rows().is_empty() && !matches!(history, History::Legacy(_))
+        {
+            true => history::other_tables(session).await?,
+            false => Vec::new(),
+        };
+        Ok(plan(known, &history, &other_tables))
+    })
+    .await
 }
 
 /// Applied, pending, failed and edited migrations of `M`; creates nothing.
@@ -313,7 +345,7 @@ pub async fn status<M: PrismaMigrator>(session: &Session) -> Result<Status> {
 /// the lock. Returns how many rows were carried over (`None`: nothing to
 /// convert).
 pub async fn convert_legacy(session: &Session, known: &[Known]) -> Result<Option<usize>> {
-    let History::Legacy(rows) = history::read(session).await? else {
+    let History::Legacy(rows) = lock::reading(session, history::read(session)).await? else {
         return Ok(None);
     };
     let mut mapped = Vec::with_capacity(rows.len());
@@ -329,7 +361,9 @@ pub async fn convert_legacy(session: &Session, known: &[Known]) -> Result<Option
             },
         ));
     }
-    history::convert_legacy(session, &mapped).await.map(Some)
+    lock::reading(session, history::convert_legacy(session, &mapped))
+        .await
+        .map(Some)
 }
 
 /// A migration applied or rolled back, and how long it took.
@@ -345,7 +379,7 @@ fn as_millis<S: serde::Serializer>(d: &Duration, s: S) -> std::result::Result<S:
 }
 
 /// Which way a step goes.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum Direction {
     Up,
     Down,
@@ -358,11 +392,66 @@ pub struct UpOutcome {
     pub pending: Vec<String>,
 }
 
-/// How `up` and `down` treat the history.
+/// The DDL lock timeout when `--ddl-lock-timeout` is not given. README:
+/// "Deploying to a live database" says why.
+pub const DEFAULT_DDL_LOCK_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// How many times a migration is tried again after its lock timeout ran
+/// out, when `--lock-retries` is not given.
+pub const DEFAULT_LOCK_RETRIES: u32 = 10;
+
+/// The pause before the first retry, and the longest pause (both before
+/// jitter).
+const FIRST_BACKOFF: Duration = Duration::from_secs(1);
+const LONGEST_BACKOFF: Duration = Duration::from_secs(60);
+
+/// How a migration's own statements wait.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Ddl {
+    /// The `lock_timeout` of each statement (`None`: no short bound; the
+    /// session's patient one, `--lock-timeout`, applies).
+    pub lock_timeout: Option<Duration>,
+    /// The `statement_timeout` of each statement (`None`: the server's).
+    pub statement_timeout: Option<Duration>,
+    /// How many times to try again after the lock timeout ran out.
+    pub lock_retries: u32,
+}
+
+impl Default for Ddl {
+    fn default() -> Self {
+        Self {
+            lock_timeout: Some(DEFAULT_DDL_LOCK_TIMEOUT),
+            statement_timeout: None,
+            lock_retries: DEFAULT_LOCK_RETRIES,
+        }
+    }
+}
+
+/// How `up` and `down` treat the history and wait for locks.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Options {
     /// Go on although an applied migration's file was edited.
     pub allow_edited: bool,
+    /// The bounds of the migrations' statements.
+    pub ddl: Ddl,
+}
+
+/// The pending migrations `up` would apply, at most `steps` of them, after
+/// the same refusals as `up`. Pure: what `up --dry-run` shows.
+pub fn to_apply<'a>(
+    known: &'a [Known],
+    status: &Status,
+    steps: Option<u32>,
+    options: Options,
+) -> Result<(Vec<&'a Known>, Vec<&'a Known>)> {
+    status.refuse(options.allow_edited)?;
+    let pending: Vec<&Known> = known
+        .iter()
+        .filter(|k| status.pending().any(|e| e.name == k.name))
+        .collect();
+    let take = steps.map_or(usize::MAX, |s| s as usize).min(pending.len());
+    let (now, later) = pending.split_at(take);
+    Ok((now.to_vec(), later.to_vec()))
 }
 
 /// Applies up to `steps` pending migrations (all when `None`). The caller
@@ -376,31 +465,22 @@ pub async fn up(
     options: Options,
     on_step: &mut dyn FnMut(&Step),
 ) -> Result<UpOutcome> {
-    status.refuse(options.allow_edited)?;
-    let pending: Vec<&Known> = known
-        .iter()
-        .filter(|k| status.pending().any(|e| e.name == k.name))
-        .collect();
-    if !pending.is_empty() {
-        history::install(session).await?;
+    let (now, later) = to_apply(known, status, steps, options)?;
+    if !now.is_empty() {
+        lock::reading(session, history::install(session)).await?;
     }
-    let take = steps.map_or(usize::MAX, |s| s as usize);
     let done = run(
         session,
-        pending.iter().copied().take(take),
+        now.into_iter(),
         Direction::Up,
+        &options.ddl,
         on_step,
     )
     .await?;
-    // The lock is held: what was pending and not applied now still is.
-    let pending = pending
-        .iter()
-        .map(|k| k.name.to_string())
-        .filter(|name| !done.iter().any(|s| &s.name == name))
-        .collect();
     Ok(UpOutcome {
         steps: done,
-        pending,
+        // The lock is held: what was pending and not applied now still is.
+        pending: later.iter().map(|k| k.name.to_string()).collect(),
     })
 }
 
@@ -436,26 +516,33 @@ pub async fn down(
             ),
         ));
     }
-    run(session, todo.into_iter(), Direction::Down, on_step).await
+    run(
+        session,
+        todo.into_iter(),
+        Direction::Down,
+        &options.ddl,
+        on_step,
+    )
+    .await
 }
 
 async fn run<'a>(
     session: &Session,
     migrations: impl Iterator<Item = &'a Known>,
     direction: Direction,
+    ddl: &Ddl,
     on_step: &mut dyn FnMut(&Step),
 ) -> Result<Vec<Step>> {
     let mut done = Vec::new();
     for k in migrations {
         let started = Instant::now();
-        let result = if k.outside_transaction() {
-            apply_outside_transaction(session, k, direction).await
+        let run = Run::new(session, k, direction, ddl);
+        let result = if run.execution.in_transaction() {
+            run.in_transaction().await
         } else {
-            apply_in_transaction(session, k, direction).await
+            run.outside_transaction().await
         };
-        if let Err(e) = result {
-            return Err(failed(k, direction, &e));
-        }
+        result?;
         let step = Step {
             name: k.name.to_string(),
             elapsed: started.elapsed(),
@@ -466,64 +553,451 @@ async fn run<'a>(
     Ok(done)
 }
 
-async fn apply_in_transaction(
-    session: &Session,
-    k: &Known,
+/// One migration being applied or rolled back, and its attempts so far.
+struct Run<'s> {
+    session: &'s Session,
+    k: &'s Known,
     direction: Direction,
-) -> std::result::Result<(), sea_orm::DbErr> {
-    let schema = &session.schema;
-    let txn = session.db.begin().await?;
-    let manager = SchemaManager::new(&txn);
-    // On any error the transaction is dropped, which rolls it back.
-    match direction {
-        Direction::Up => {
-            let id = history::start(&txn, schema, k.name, &k.checksum).await?;
-            run_up_on(&manager, k).await?;
-            history::finish(&txn, schema, &id).await?;
-        }
-        Direction::Down => {
-            execute(&txn, k.directory.down_sql.unwrap_or_default()).await?;
-            migration::prisma::applied_by_runner(k.migration.down(&manager)).await?;
-            history::forget(&txn, schema, k.name).await?;
-        }
-    }
-    txn.commit().await
+    ddl: &'s Ddl,
+    /// How its SQL is sent.
+    execution: Execution,
+    /// The file sent: `migration.sql` or `down.sql`.
+    sql: &'static str,
+    /// Attempts that ran into a lock, with who was in the way, and how
+    /// long the last one waited.
+    attempts: u32,
+    blockers: Vec<Holder>,
+    waited: Duration,
+    started: Instant,
 }
 
-async fn apply_outside_transaction(
-    session: &Session,
-    k: &Known,
-    direction: Direction,
-) -> std::result::Result<(), sea_orm::DbErr> {
-    let schema = &session.schema;
-    match direction {
-        Direction::Up => {
-            let started = chrono::Utc::now();
-            run_up_on(&SchemaManager::new(&session.db), k).await?;
-            // After the last statement: an interrupted run leaves no row.
-            history::record_applied(&session.db, schema, k.name, &k.checksum, started).await
+impl<'s> Run<'s> {
+    fn new(session: &'s Session, k: &'s Known, direction: Direction, ddl: &'s Ddl) -> Self {
+        let (execution, sql) = match direction {
+            Direction::Up => (k.execution, k.directory.migration_sql),
+            Direction::Down => (k.down_execution(), k.directory.down_sql.unwrap_or_default()),
+        };
+        Self {
+            session,
+            k,
+            direction,
+            ddl,
+            execution,
+            sql,
+            attempts: 0,
+            blockers: Vec::new(),
+            waited: Duration::ZERO,
+            started: Instant::now(),
         }
-        Direction::Down => {
-            execute(&session.db, k.directory.down_sql.unwrap_or_default()).await?;
-            let manager = SchemaManager::new(&session.db);
-            migration::prisma::applied_by_runner(k.migration.down(&manager)).await?;
-            history::forget(&session.db, schema, k.name).await
+    }
+
+    /// The session's own bound, which the `CONCURRENTLY` forms (and a DDL
+    /// lock timeout of 0) wait with.
+    fn patient(&self) -> Duration {
+        self.session
+            .lock_timeout
+            .unwrap_or(session::DEFAULT_LOCK_TIMEOUT)
+    }
+
+    fn ddl_lock(&self) -> Duration {
+        self.ddl.lock_timeout.unwrap_or_else(|| self.patient())
+    }
+
+    /// The whole migration in one transaction, tried again while another
+    /// session's lock is in the way.
+    async fn in_transaction(mut self) -> Result<()> {
+        loop {
+            let (result, blockers) = lock::watch(self.session, self.transaction()).await;
+            match result {
+                Ok(()) => return Ok(()),
+                Err(e) if is_lock_timeout(&e) => {
+                    self.locked(&e, &blockers, self.ddl_lock()).await?
+                }
+                Err(e) => return Err(self.failed(&describe_db_error(&e))),
+            }
         }
+    }
+
+    /// One attempt: everything in one transaction, rolled back explicitly
+    /// on failure so that no lock outlives it (the pause before a retry
+    /// must not hold any).
+    async fn transaction(&self) -> std::result::Result<(), sea_orm::DbErr> {
+        let schema = &self.session.schema;
+        let txn = self.session.db.begin().await?;
+        let result = async {
+            let mut set = format!(
+                "SET LOCAL lock_timeout = '{}'",
+                session::pg_millis(self.ddl_lock())
+            );
+            if let Some(t) = self.ddl.statement_timeout {
+                set += &format!(
+                    "; SET LOCAL statement_timeout = '{}'",
+                    session::pg_millis(t)
+                );
+            }
+            txn.execute_unprepared(&set).await?;
+            let manager = SchemaManager::new(&txn);
+            match self.direction {
+                Direction::Up => {
+                    let id = history::start(&txn, schema, self.k.name, &self.k.checksum).await?;
+                    execute(&txn, self.sql).await?;
+                    migration::prisma::applied_by_runner(self.k.migration.up(&manager)).await?;
+                    history::finish(&txn, schema, &id).await
+                }
+                Direction::Down => {
+                    execute(&txn, self.sql).await?;
+                    migration::prisma::applied_by_runner(self.k.migration.down(&manager)).await?;
+                    history::forget(&txn, schema, self.k.name).await
+                }
+            }
+        }
+        .await;
+        match result {
+            Ok(()) => txn.commit().await,
+            Err(e) => {
+                let _ = txn.rollback().await;
+                Err(e)
+            }
+        }
+    }
+
+    /// The migration outside a transaction: its file in pieces
+    /// ([`pieces`]), each tried again on its own while a lock is in the
+    /// way (the pieces before it have committed), then its Rust steps,
+    /// then its history row. The session's timeouts are restored after.
+    async fn outside_transaction(mut self) -> Result<()> {
+        let result = self.outside_steps().await;
+        let restored = self.session.set_timeouts(self.patient(), None).await;
+        result?;
+        restored
+    }
+
+    async fn outside_steps(&mut self) -> Result<()> {
+        let started_at = chrono::Utc::now();
+        let script = sql::split(self.sql);
+        for piece in pieces(self.sql, &script.statements, self.execution) {
+            loop {
+                if let Some(index) = &piece.builds_index {
+                    self.drop_invalid_index(index).await?;
+                }
+                let wait = if piece.concurrent {
+                    self.patient()
+                } else {
+                    self.ddl_lock()
+                };
+                self.session
+                    .set_timeouts(wait, self.ddl.statement_timeout)
+                    .await?;
+                let (result, blockers) =
+                    lock::watch(self.session, execute(&self.session.db, piece.text)).await;
+                let Err(e) = result else { break };
+                if piece.opens_block {
+                    // The file's own transaction failed: end it, or the
+                    // session stays in an aborted transaction.
+                    let _ = self.session.db.execute_unprepared("ROLLBACK").await;
+                }
+                if !is_lock_timeout(&e) {
+                    return Err(self.failed(&describe_db_error(&e)));
+                }
+                self.locked(&e, &blockers, wait).await?;
+            }
+        }
+        self.session
+            .set_timeouts(self.ddl_lock(), self.ddl.statement_timeout)
+            .await?;
+        let manager = SchemaManager::new(&self.session.db);
+        let steps = match self.direction {
+            Direction::Up => {
+                migration::prisma::applied_by_runner(self.k.migration.up(&manager)).await
+            }
+            Direction::Down => {
+                migration::prisma::applied_by_runner(self.k.migration.down(&manager)).await
+            }
+        };
+        if let Err(e) = steps {
+            return Err(self.failed(&describe_db_error(&e)));
+        }
+        self.session.set_timeouts(self.patient(), None).await?;
+        let schema = &self.session.schema;
+        // After the last statement: an interrupted run leaves no row.
+        let recorded = match self.direction {
+            Direction::Up => {
+                history::record_applied(
+                    &self.session.db,
+                    schema,
+                    self.k.name,
+                    &self.k.checksum,
+                    started_at,
+                )
+                .await
+            }
+            Direction::Down => history::forget(&self.session.db, schema, self.k.name).await,
+        };
+        recorded.map_err(|e| self.failed(&describe_db_error(&e)))
+    }
+
+    /// An index the file builds concurrently that exists and is
+    /// `INVALID` (an earlier build failed or was interrupted) is dropped,
+    /// concurrently, so that the build can run again; the log says so.
+    async fn drop_invalid_index(&self, index: &ObjectName) -> Result<()> {
+        let schema = index.schema.as_deref().unwrap_or(&self.session.schema);
+        let invalid: bool = lock::reading(self.session, async {
+            sqlx::query(
+                "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_index i \
+                 JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid \
+                 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+                 WHERE n.nspname = $1 AND c.relname = $2 AND NOT i.indisvalid)",
+            )
+            .bind(schema)
+            .bind(&index.name)
+            .fetch_one(&self.session.pool)
+            .await
+            .map(|row| row.get::<bool, _>(0))
+            .map_err(|e| session::query_error(&e, "look for an invalid index"))
+        })
+        .await?;
+        if !invalid {
+            return Ok(());
+        }
+        tracing::warn!(
+            "migration {}: index {} exists but is INVALID (a concurrent build of an earlier run \
+             failed or was interrupted): dropping it with DROP INDEX CONCURRENTLY and building it \
+             again",
+            self.k.name,
+            sql::qualified(schema, &index.name)
+        );
+        self.session.set_timeouts(self.patient(), None).await?;
+        let drop = format!(
+            "DROP INDEX CONCURRENTLY IF EXISTS {}",
+            sql::qualified(schema, &index.name)
+        );
+        let (result, blockers) = lock::watch(self.session, execute(&self.session.db, &drop)).await;
+        result.map_err(|e| {
+            let mut error = self.failed(&format!(
+                "dropping the invalid index {} failed: {}",
+                index.name,
+                describe_db_error(&e)
+            ));
+            if is_lock_timeout(&e) {
+                error.message += &format!("; blocked by {}", lock::describe(&blockers));
+            }
+            error
+        })
+    }
+
+    /// After an attempt ran into another session's lock: logs it with who
+    /// was in the way, and waits before the next attempt; once the retries
+    /// are used up, the final error.
+    async fn locked(
+        &mut self,
+        error: &sea_orm::DbErr,
+        blockers: &[Holder],
+        waited: Duration,
+    ) -> Result<()> {
+        self.attempts += 1;
+        self.waited = waited;
+        for holder in blockers {
+            match self.blockers.iter_mut().find(|h| h.pid == holder.pid) {
+                Some(known) => *known = holder.clone(),
+                None => self.blockers.push(holder.clone()),
+            }
+        }
+        let tries = self.ddl.lock_retries.saturating_add(1);
+        let who = lock::describe(blockers);
+        if self.attempts >= tries {
+            tracing::debug!("last attempt: {}", describe_db_error(error));
+            return Err(self.lock_timeout());
+        }
+        let pause = backoff(self.attempts);
+        tracing::warn!(
+            "{} {}: attempt {} of {tries} waited {} for a lock and was rolled back; blocked by \
+             {who}; trying again in {}",
+            self.verb(),
+            self.k.name,
+            self.attempts,
+            lock::seconds(waited),
+            lock::seconds(pause),
+        );
+        tokio::time::sleep(pause).await;
+        Ok(())
+    }
+
+    fn verb(&self) -> &'static str {
+        match self.direction {
+            Direction::Up => "migration",
+            Direction::Down => "rollback of",
+        }
+    }
+
+    /// What is left of it after a failure.
+    fn aftermath(&self) -> &'static str {
+        if self.execution.in_transaction() {
+            "it was rolled back and nothing of it remains"
+        } else {
+            "it ran outside a transaction: what its statements did before the failure stays, \
+             and no history row was written, so the next run starts it again"
+        }
+    }
+
+    fn failed(&self, what: &str) -> Error {
+        Error::new(
+            Code::MigrationFailed,
+            format!(
+                "{} {} failed: {what}; {}",
+                self.verb(),
+                self.k.name,
+                self.aftermath()
+            ),
+            "fix the migration (or the data it trips over) and run the command again; \
+             migrations before it stay applied",
+        )
+    }
+
+    fn lock_timeout(&self) -> Error {
+        Error::new(
+            Code::MigrationLockTimeout,
+            format!(
+                "{} {} could not get its locks: {} attempt(s) in {}, each waiting up to {} for \
+                 another session's lock; {}; blocked by {}",
+                self.verb(),
+                self.k.name,
+                self.attempts,
+                lock::seconds(Duration::from_secs(self.started.elapsed().as_secs())),
+                lock::seconds(self.waited),
+                self.aftermath(),
+                lock::describe(&self.blockers)
+            ),
+            "the sessions named hold locks on the tables it changes (often a long transaction, or \
+             one left idle in transaction): let them finish or end them (SELECT \
+             pg_terminate_backend(<pid>)), then run the command again; --lock-retries and \
+             --ddl-lock-timeout give more patience, at the cost of longer stalls of the app's \
+             queries",
+        )
     }
 }
 
-/// What migration `k` does, on `conn`, without its history row: its
-/// `migration.sql`, then its Rust steps. Also the doctor's replay of the
-/// migrations inside a transaction it rolls back.
-pub async fn run_up_on(
+/// The pause before retry `n` (1, 2, ...): doubling from 1 s, at most
+/// 1 min, half of it random ("equal jitter"), so that runs that collided
+/// once do not collide again.
+fn backoff(n: u32) -> Duration {
+    let base = FIRST_BACKOFF
+        .saturating_mul(2u32.saturating_pow(n.saturating_sub(1)))
+        .min(LONGEST_BACKOFF);
+    let random = getrandom::u32().unwrap_or(u32::MAX / 2);
+    base / 2 + (base / 2).mul_f64(f64::from(random) / f64::from(u32::MAX))
+}
+
+fn is_lock_timeout(e: &sea_orm::DbErr) -> bool {
+    db_sqlstate(e).as_deref() == Some(LOCK_NOT_AVAILABLE)
+}
+
+/// A part of a file sent as one message, outside a transaction.
+#[derive(Debug, PartialEq, Eq)]
+struct Piece<'a> {
+    /// From its first statement through its last, as written.
+    text: &'a str,
+    /// It contains the file's own `BEGIN`.
+    opens_block: bool,
+    /// It is one `CONCURRENTLY` statement.
+    concurrent: bool,
+    /// The index it builds concurrently, when it names one.
+    builds_index: Option<ObjectName>,
+}
+
+/// How a file that runs outside a transaction is sent.
+///
+/// - statement by statement: each statement alone, except that a `BEGIN`
+///   through its `COMMIT`/`ROLLBACK` goes as one message (a block fails or
+///   commits as a whole, and is retried as a whole);
+/// - as written: up to and including each `COMMIT`/`ROLLBACK`, then the
+///   rest: what PostgreSQL commits when the whole file is one message
+///   (a `BEGIN` turns the implicit block before it into its own, `COMMIT`
+///   ends it, what follows is a new implicit block), but it is known which
+///   piece failed, and the pieces before it stay committed.
+fn pieces<'a>(
+    sql: &'a str,
+    statements: &[sql::Statement<'a>],
+    execution: Execution,
+) -> Vec<Piece<'a>> {
+    let ends_block = |s: &sql::Statement<'_>| {
+        matches!(
+            s.kind,
+            StatementKind::TransactionControl(
+                TransactionControl::Commit
+                    | TransactionControl::Rollback
+                    | TransactionControl::PrepareTransaction
+            )
+        )
+    };
+    let opens_block = |s: &sql::Statement<'_>| {
+        s.kind == StatementKind::TransactionControl(TransactionControl::Begin)
+    };
+    let mut groups: Vec<&[sql::Statement<'a>]> = Vec::new();
+    let mut start = 0;
+    let mut in_block = false;
+    for (i, s) in statements.iter().enumerate() {
+        let end_here = match execution {
+            Execution::StatementByStatement => {
+                if opens_block(s) {
+                    in_block = true;
+                }
+                let end = !in_block || ends_block(s);
+                if ends_block(s) {
+                    in_block = false;
+                }
+                end
+            }
+            _ => ends_block(s),
+        };
+        if end_here {
+            groups.push(&statements[start..=i]);
+            start = i + 1;
+        }
+    }
+    if start < statements.len() {
+        groups.push(&statements[start..]);
+    }
+    groups
+        .into_iter()
+        .filter_map(|group| {
+            let (first, last) = (group.first()?, group.last()?);
+            let text = sql.get(first.offset..last.offset + last.text.len())?;
+            let single = (group.len() == 1).then_some(first);
+            Some(Piece {
+                text,
+                opens_block: group.iter().any(opens_block),
+                concurrent: single.is_some_and(|s| s.kind.is_concurrent()),
+                builds_index: single.and_then(|s| s.builds_index.clone()),
+            })
+        })
+        .collect()
+}
+
+/// What migration `k` does to the catalog, replayed on `manager`'s
+/// connection inside a transaction the caller rolls back (the doctor):
+/// its `migration.sql` whole when it runs in a transaction; otherwise
+/// statement by statement in the forms a transaction block accepts
+/// ([`sql::Statement::in_transaction_form`]: no `CONCURRENTLY`, no
+/// transaction control); then its Rust steps.
+pub async fn replay_in_transaction(
     manager: &SchemaManager<'_>,
     k: &Known,
 ) -> std::result::Result<(), sea_orm::DbErr> {
-    execute(manager.get_connection(), k.directory.migration_sql).await?;
+    let conn = manager.get_connection();
+    let sql = k.directory.migration_sql;
+    if k.execution.in_transaction() {
+        execute(conn, sql).await?;
+    } else {
+        for statement in &sql::split(sql).statements {
+            if let Some(text) = statement.in_transaction_form(sql) {
+                execute(conn, &text).await?;
+            }
+        }
+    }
     migration::prisma::applied_by_runner(k.migration.up(manager)).await
 }
 
-/// Sends a file of SQL whole, as Prisma does; an empty one sends nothing.
+/// Sends SQL whole, as one message; an empty one sends nothing.
 async fn execute<C: sea_orm::ConnectionTrait>(
     conn: &C,
     sql: &str,
@@ -532,29 +1006,6 @@ async fn execute<C: sea_orm::ConnectionTrait>(
         return Ok(());
     }
     conn.execute_unprepared(sql).await.map(|_| ())
-}
-
-fn failed(k: &Known, direction: Direction, e: &sea_orm::DbErr) -> Error {
-    let verb = match direction {
-        Direction::Up => "migration",
-        Direction::Down => "rollback of",
-    };
-    let aftermath = if k.outside_transaction() {
-        "it ran outside a transaction: what its statements did before the failure stays, \
-         and no history row was written, so the next run starts it again"
-    } else {
-        "it was rolled back and nothing of it remains"
-    };
-    Error::new(
-        Code::MigrationFailed,
-        format!(
-            "{verb} {} failed: {}; {aftermath}",
-            k.name,
-            describe_db_error(e)
-        ),
-        "fix the migration (or the data it trips over) and run the command again; \
-         migrations before it stay applied",
-    )
 }
 
 #[cfg(test)]

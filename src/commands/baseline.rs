@@ -127,6 +127,9 @@ async fn baseline<M: PrismaMigrator>(
         ));
     }
     let unreadable = |e: sea_orm::DbErr| {
+        if let Some(blocked) = crate::session::db_lock_blocked(&e, "read the catalog") {
+            return blocked;
+        }
         Error::new(
             Code::QueryFailed,
             format!("cannot read the catalog: {}", describe_db_error(&e)),

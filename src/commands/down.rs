@@ -46,6 +46,7 @@ pub async fn run<M: PrismaMigrator>(ctx: &Ctx, args: &DownArgs) -> Result<Exit> 
         let status = runner::read_status(&session, &known).await?;
         let options = runner::Options {
             allow_edited: args.allow_edited,
+            ddl: args.ddl.into(),
         };
         runner::down(
             &session,

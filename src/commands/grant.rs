@@ -30,7 +30,11 @@ pub async fn run(ctx: &Ctx, args: &GrantArgs) -> Result<Exit> {
         }
         let lock =
             crate::lock::acquire(&session, ctx.lock_timeout, crate::lock::Scope::Ours).await?;
-        let outcome = reconcile_with_progress(ctx.ui, &session, &options).await;
+        let outcome = crate::lock::reading(
+            &session,
+            reconcile_with_progress(ctx.ui, &session, &options),
+        )
+        .await;
         lock.release(&session).await?;
         outcome
     }

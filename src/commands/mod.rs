@@ -8,6 +8,7 @@ pub mod entities;
 pub mod grant;
 pub mod iam_token;
 pub mod import_prisma;
+pub mod lint;
 pub mod new;
 pub mod prisma_check;
 pub mod resolve;
@@ -52,7 +53,8 @@ impl Ctx {
         };
         Ok(Self {
             ui,
-            connector: Connector::new(sources, global.connect_timeout.map(Duration::from_secs)),
+            connector: Connector::new(sources, global.connect_timeout.map(Duration::from_secs))
+                .with_lock_timeout(Duration::from_secs(global.lock_timeout)),
             lock_timeout: Duration::from_secs(global.lock_timeout),
         })
     }
@@ -80,6 +82,7 @@ pub async fn run<M: PrismaMigrator>(cli: Cli, ui: Ui) -> Result<Exit> {
         Command::Status(args) => status::run::<M>(&ctx, &args).await,
         Command::Grant(args) => grant::run(&ctx, &args).await,
         Command::Doctor => doctor::run::<M>(&ctx).await,
+        Command::Lint(args) => lint::run::<M>(&ctx, &args).await,
         Command::Entities(args) => entities::run::<M>(&ctx, &args).await,
         Command::New(args) => new::run(&ctx, &args),
         Command::Resolve(args) => resolve::run::<M>(&ctx, &args).await,

@@ -85,6 +85,9 @@ pub async fn run<M: PrismaMigrator>(ctx: &Ctx, args: &PrismaCheckArgs) -> Result
         (actual, "a scratch database migrated to head".to_string())
     };
     let actual = actual.map_err(|e| {
+        if let Some(blocked) = crate::session::db_lock_blocked(&e, "read the database's catalog") {
+            return blocked;
+        }
         Error::new(
             Code::QueryFailed,
             format!(

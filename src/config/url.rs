@@ -235,10 +235,16 @@ impl ConnSpec {
                 "sslrootcert" => spec.sslrootcert = Some(PathBuf::from(value)),
                 "sslaccept" => sslaccept = Some(value),
                 "connect_timeout" => {
-                    let secs: u64 = value
-                        .parse()
-                        .map_err(|_| invalid("connect_timeout is not a number of seconds"))?;
-                    // As in Prisma and libpq, 0 means no limit of its own.
+                    let max = crate::cli::MAX_CONNECT_TIMEOUT;
+                    let secs: u64 = value.parse().ok().filter(|secs| *secs <= max).ok_or_else(
+                        || {
+                            invalid(&format!(
+                                "connect_timeout must be a whole number of seconds from 0 to {max}"
+                            ))
+                        },
+                    )?;
+                    // As in Prisma and libpq, 0 means no limit of its own
+                    // (the tool's default then applies).
                     spec.connect_timeout = (secs > 0).then(|| Duration::from_secs(secs));
                 }
                 "application_name" => spec.application_name = Some(value),
@@ -513,6 +519,21 @@ mod tests {
         assert_eq!(spec.application_name.as_deref(), Some("lambda"));
         assert!(spec.pgbouncer && spec.is_pooler());
         assert!(spec.unknown_params.is_empty());
+    }
+
+    #[test]
+    fn connect_timeout_has_a_range() {
+        let timeout = |v: &str| parse(&format!("postgres://u@h/d?connect_timeout={v}"));
+        assert_eq!(timeout("0").unwrap().connect_timeout, None);
+        assert_eq!(
+            timeout("3600").unwrap().connect_timeout,
+            Some(Duration::from_secs(3600))
+        );
+        for bad in ["3601", "-1", "1.5", "9223372036854775808", "abc", ""] {
+            let e = timeout(bad).unwrap_err();
+            assert_eq!(e.code, Code::ConfigInvalidUrl, "{bad}");
+            assert!(e.message.contains("from 0 to 3600"), "{bad}: {}", e.message);
+        }
     }
 
     #[test]

@@ -23,7 +23,7 @@ use crate::grants::{self, Kind, WhenAppIsOwner};
 use crate::migrations::{self, Known};
 use crate::session::{self, Session};
 use crate::sql::quote_ident;
-use crate::{catalog, history, net, runner};
+use crate::{catalog, history, lock, net, runner};
 
 /// A connection walked, and the session kept open when the catalog checks
 /// need it.
@@ -41,11 +41,36 @@ pub(crate) struct Walk<'a> {
     pub step: Duration,
 }
 
+/// The longest one read of the doctor waits for another session's lock
+/// (less when `--lock-timeout` or the time left is shorter): a read that
+/// waits is itself the finding, and three of them must fit in the budget.
+pub const LOCK_WAIT: Duration = Duration::from_secs(1);
+
 impl Walk<'_> {
     fn remaining(&self) -> Duration {
-        self.deadline
-            .saturating_duration_since(Instant::now())
-            .min(self.step)
+        self.left().min(self.step)
+    }
+
+    /// What is left of the whole run's budget.
+    fn left(&self) -> Duration {
+        self.deadline.saturating_duration_since(Instant::now())
+    }
+
+    /// How long a read may wait for a lock now.
+    fn lock_wait(&self) -> Duration {
+        let configured = self
+            .connector
+            .lock_timeout()
+            .unwrap_or(crate::session::DEFAULT_LOCK_TIMEOUT);
+        LOCK_WAIT.min(configured).min(self.left())
+    }
+
+    /// Bounds the admin session's next statements by the time left: each
+    /// lock wait by [`Walk::lock_wait`], each statement by the budget.
+    async fn bound(&self, session: &Session) -> Result<(), crate::error::Error> {
+        session
+            .set_timeouts(self.lock_wait(), Some(self.left()))
+            .await
     }
 
     /// Walks connection `which`; with `need_session`, a working connection
@@ -176,7 +201,14 @@ impl Walk<'_> {
         // only where the catalog checks need one.
         let t = Instant::now();
         let (login, session) = if need_session {
-            match Session::open_after_probe(&spec, self.remaining(), self.step).await {
+            match Session::open_after_probe(
+                &spec,
+                self.remaining(),
+                self.step,
+                Some(self.lock_wait()),
+            )
+            .await
+            {
                 Ok(session) => (Ok(()), Some(session)),
                 Err(e) => (Err(e), None),
             }
@@ -266,14 +298,18 @@ impl Walk<'_> {
         auth: Option<&AuthFacts>,
     ) -> DatabaseFacts {
         let t = Instant::now();
-        let privileges = self.privileges(admin, admin_resolved, auth).await;
+        let privileges = match self.bound(admin).await {
+            Ok(()) => self.privileges(admin, admin_resolved, auth).await,
+            Err(e) => PrivilegeFacts::Unreadable(e),
+        };
         let privileges = Timed::new(privileges, t.elapsed());
 
         let t = Instant::now();
         let known = migrations::known::<M>();
-        let status = match &known {
-            Ok(known) => runner::read_status(admin, known).await,
-            Err(e) => Err(e.clone()),
+        let status = match (&known, self.bound(admin).await) {
+            (Ok(known), Ok(())) => runner::read_status(admin, known).await,
+            (Err(e), _) => Err(e.clone()),
+            (_, Err(e)) => Err(e),
         };
         let migrations = Timed::new(
             status.as_ref().map(migration_facts).map_err(Clone::clone),
@@ -289,7 +325,10 @@ impl Walk<'_> {
 
         let t = Instant::now();
         let applied: Vec<&str> = status.applied().map(|e| e.name.as_str()).collect();
-        let schema = schema_facts(admin, &known, &applied).await;
+        let schema = match self.bound(admin).await {
+            Ok(()) => lock::reading(admin, schema_facts(admin, &known, &applied)).await,
+            Err(e) => Err(e),
+        };
         DatabaseFacts {
             privileges,
             migrations,
@@ -322,7 +361,7 @@ impl Walk<'_> {
             _ => role,
         };
         let iam = config::plan(self.connector.sources(), Which::App).is_ok_and(|p| p.iam.is_some());
-        match grants::introspect::read(admin, &role, iam).await {
+        match lock::reading(admin, grants::introspect::read(admin, &role, iam)).await {
             Ok(state) => {
                 let plan = grants::plan(&state);
                 let of = |kind| {
@@ -422,6 +461,9 @@ async fn schema_facts(
     applied: &[&str],
 ) -> Result<SchemaFacts, crate::error::Error> {
     let unreadable = |e: sea_orm::DbErr| {
+        if let Some(blocked) = session::db_lock_blocked(&e, "read the catalog") {
+            return blocked;
+        }
         crate::error::Error::new(
             Code::QueryFailed,
             format!(
@@ -474,7 +516,7 @@ async fn expected_catalog(
         ))
         .await?;
         for k in known.iter().filter(|k| which.contains(&k.name)) {
-            runner::run_up_on(&sea_orm_migration::SchemaManager::new(&txn), k).await?;
+            runner::replay_in_transaction(&sea_orm_migration::SchemaManager::new(&txn), k).await?;
         }
         catalog::introspect(&txn, &scratch, &[]).await
     }

@@ -60,6 +60,7 @@ pub const PRODUCES: &[Code] = &[
     Code::ConnectFailed,
     Code::ConnectLost,
     Code::QueryFailed,
+    Code::LockReadBlocked,
     Code::PrivilegesExcess,
     Code::PrivilegesMissing,
     Code::MigrationsPending,
@@ -518,6 +519,9 @@ fn database(v: &mut Verdict, db: &DatabaseFacts) {
                  privilege (DB_APP_USER names another); put it in DATABASE_URL or the app secret",
             ),
         ),
+        PrivilegeFacts::Unreadable(e) if e.code == Code::LockReadBlocked => {
+            v.fail(WHO, "privileges", p.elapsed, e)
+        }
         PrivilegeFacts::Unreadable(e) => v.record(
             WHO,
             "privileges",
@@ -574,6 +578,11 @@ fn database(v: &mut Verdict, db: &DatabaseFacts) {
 
     let m = &db.migrations;
     let status = match &m.outcome {
+        Err(e) if e.code == Code::LockReadBlocked => {
+            v.fail(WHO, "migrations", m.elapsed, e);
+            v.skip(WHO, &["schema"], "the migration history cannot be read");
+            return;
+        }
         Err(e) => {
             v.record(
                 WHO,
@@ -681,6 +690,10 @@ fn schema_check(
 ) {
     const WHO: &str = "database";
     let facts = match &schema.outcome {
+        Err(e) if e.code == Code::LockReadBlocked => {
+            v.fail(WHO, "schema", schema.elapsed, e);
+            return;
+        }
         Err(e) => {
             v.record(
                 WHO,

@@ -33,6 +33,7 @@ fn known(names: &[(&'static str, &'static str, &'static str)]) -> Vec<Known> {
                 down_sql: None,
             },
             checksum: history::checksum(sql),
+            execution: Execution::of(sql, None),
             migration: Box::new(Fake(module)),
         })
         .collect()
@@ -215,4 +216,126 @@ fn a_legacy_history_maps_sea_orm_names() {
     assert!(status.legacy);
     assert_eq!(states(&status)[0], ("20250101000000_a", "applied"));
     assert_eq!(status.unknown[0].name, "m20250109_000000_gone");
+}
+
+#[test]
+fn to_apply_takes_the_pending_ones_in_order_up_to_steps() {
+    let k = three();
+    let sql = |i: usize| k[i].directory.migration_sql;
+    let status = plan(
+        &k,
+        &History::Prisma(vec![row("20250101000000_a", sql(0), true, false)]),
+        &[],
+    );
+    let names = |v: &[&Known]| v.iter().map(|k| k.name).collect::<Vec<_>>();
+    let (now, later) = to_apply(&k, &status, None, Options::default()).unwrap();
+    assert_eq!(names(&now), ["20250102000000_b", "20250103000000_c"]);
+    assert!(later.is_empty());
+    let (now, later) = to_apply(&k, &status, Some(1), Options::default()).unwrap();
+    assert_eq!(
+        (names(&now), names(&later)),
+        (vec!["20250102000000_b"], vec!["20250103000000_c"])
+    );
+    let failed = plan(
+        &k,
+        &History::Prisma(vec![row("20250101000000_a", sql(0), false, false)]),
+        &[],
+    );
+    let refused = to_apply(&k, &failed, None, Options::default()).map(|_| ());
+    assert_eq!(refused.unwrap_err().code, Code::MigrationsFailed);
+}
+
+#[test]
+fn pieces_keep_each_transaction_whole() {
+    let texts = |sql: &str, execution| {
+        pieces(sql, &sql::split(sql).statements, execution)
+            .into_iter()
+            .map(|p| (p.text.to_string(), p.opens_block, p.concurrent))
+            .collect::<Vec<_>>()
+    };
+    // Prisma's enum removal: the block, then what follows it.
+    let enum_removal = "-- AlterEnum\nBEGIN;\nCREATE TYPE \"R_new\" AS ENUM ('A');\nCOMMIT;\n\n-- AlterTable\nALTER TABLE \"p\" ADD COLUMN \"x\" INT;\nALTER TABLE \"p\" ADD COLUMN \"y\" INT;\n";
+    assert_eq!(
+        texts(enum_removal, Execution::AsWritten),
+        [
+            (
+                "BEGIN;\nCREATE TYPE \"R_new\" AS ENUM ('A');\nCOMMIT;".to_string(),
+                true,
+                false
+            ),
+            (
+                "ALTER TABLE \"p\" ADD COLUMN \"x\" INT;\nALTER TABLE \"p\" ADD COLUMN \"y\" INT;"
+                    .to_string(),
+                false,
+                false
+            ),
+        ]
+    );
+    // A plain file a sea-orm migration runs outside a transaction: one piece.
+    assert_eq!(
+        texts(
+            "CREATE TABLE a ();\nCREATE TABLE b ();\n",
+            Execution::AsWritten
+        )
+        .len(),
+        1
+    );
+    // Statement by statement, a block of the file's own stays one piece.
+    let mixed = "CREATE INDEX CONCURRENTLY \"i\" ON \"t\" (\"c\");\nBEGIN;\nCREATE TABLE a ();\nCOMMIT;\nDROP INDEX CONCURRENTLY \"j\";\n";
+    assert_eq!(
+        texts(mixed, Execution::StatementByStatement),
+        [
+            (
+                "CREATE INDEX CONCURRENTLY \"i\" ON \"t\" (\"c\");".to_string(),
+                false,
+                true
+            ),
+            (
+                "BEGIN;\nCREATE TABLE a ();\nCOMMIT;".to_string(),
+                true,
+                false
+            ),
+            ("DROP INDEX CONCURRENTLY \"j\";".to_string(), false, true),
+        ]
+    );
+    let built = pieces(
+        mixed,
+        &sql::split(mixed).statements,
+        Execution::StatementByStatement,
+    );
+    assert_eq!(
+        built[0].builds_index,
+        Some(ObjectName {
+            schema: None,
+            name: "i".into()
+        })
+    );
+    assert_eq!(built[2].builds_index, None);
+}
+
+#[test]
+fn backoff_doubles_from_one_second_to_a_minute_with_jitter() {
+    for (n, base) in [
+        (1, 1),
+        (2, 2),
+        (3, 4),
+        (6, 32),
+        (7, 60),
+        (30, 60),
+        (u32::MAX, 60),
+    ] {
+        let base = Duration::from_secs(base);
+        for _ in 0..20 {
+            let pause = backoff(n);
+            assert!(pause >= base / 2 && pause <= base, "retry {n}: {pause:?}");
+        }
+    }
+}
+
+#[test]
+fn ddl_defaults_are_bounded() {
+    let ddl = Ddl::default();
+    assert_eq!(ddl.lock_timeout, Some(DEFAULT_DDL_LOCK_TIMEOUT));
+    assert_eq!(ddl.statement_timeout, None);
+    assert_eq!(ddl.lock_retries, DEFAULT_LOCK_RETRIES);
 }

@@ -155,25 +155,18 @@ fn tls_untrusted(endpoint: &str, detail: &str) -> Error {
     )
 }
 
-/// A failed statement outside a migration: the connection broke, or the
-/// role lacks a right the runner needs.
+/// SQLSTATE `lock_not_available`: `lock_timeout` ran out (or a `NOWAIT`).
+pub const LOCK_NOT_AVAILABLE: &str = "55P03";
+
+/// A failed statement outside a migration: the connection broke, the
+/// role lacks a right the runner needs, or another session's lock was in
+/// the way for longer than the session's `lock_timeout`
+/// ([`Code::LockReadBlocked`]; `lock::with_blockers` names who).
 pub fn query_error(e: &sqlx::Error, doing: &str) -> Error {
     match e {
         sqlx::Error::Database(db) => {
             let sqlstate = db.code().map(|c| c.into_owned()).unwrap_or_default();
-            let (code, hint) = if sqlstate == "42501" {
-                (
-                    Code::PrivilegesMissing,
-                    "connect as the role that owns the schema (DIRECT_URL), not the app role",
-                )
-            } else {
-                (Code::QueryFailed, Code::QueryFailed.hint())
-            };
-            Error::new(
-                code,
-                format!("could not {doing}: {} (SQLSTATE {sqlstate})", db.message()),
-                hint,
-            )
+            statement_error(&sqlstate, db.message(), doing)
         }
         other => Error::new(
             Code::ConnectLost,
@@ -183,18 +176,67 @@ pub fn query_error(e: &sqlx::Error, doing: &str) -> Error {
     }
 }
 
-/// The database's own words for a failed statement: message, detail and
-/// SQLSTATE, without the "at line N" of PostgreSQL's C source that the
-/// driver's `Display` would add.
-pub fn describe_db_error(e: &sea_orm::DbErr) -> String {
+/// The error of one of the tool's own statements that the server refused
+/// with `sqlstate` and `message`.
+fn statement_error(sqlstate: &str, message: &str, doing: &str) -> Error {
+    match sqlstate {
+        "42501" => Error::new(
+            Code::PrivilegesMissing,
+            format!("could not {doing}: {message} (SQLSTATE {sqlstate})"),
+            "connect as the role that owns the schema (DIRECT_URL), not the app role",
+        ),
+        LOCK_NOT_AVAILABLE => Error::of(
+            Code::LockReadBlocked,
+            format!(
+                "could not {doing}: another session holds a lock it needs (SQLSTATE {sqlstate})"
+            ),
+        ),
+        _ => Error::of(
+            Code::QueryFailed,
+            format!("could not {doing}: {message} (SQLSTATE {sqlstate})"),
+        ),
+    }
+}
+
+/// [`query_error`] for a statement sent through sea-orm.
+pub fn db_query_error(e: &sea_orm::DbErr, doing: &str) -> Error {
+    match sqlx_error(e) {
+        Some(e) => query_error(e, doing),
+        None => Error::of(Code::QueryFailed, format!("could not {doing}: {e}")),
+    }
+}
+
+/// `lock.read_blocked` for a statement sent through sea-orm that waited
+/// longer than `lock_timeout` (`None` for any other failure), for callers
+/// that describe other failures their own way.
+pub fn db_lock_blocked(e: &sea_orm::DbErr, doing: &str) -> Option<Error> {
+    (db_sqlstate(e).as_deref() == Some(LOCK_NOT_AVAILABLE)).then(|| db_query_error(e, doing))
+}
+
+/// The SQLSTATE of a failed statement sent through sea-orm, if the server
+/// sent one.
+pub fn db_sqlstate(e: &sea_orm::DbErr) -> Option<String> {
+    match sqlx_error(e)? {
+        sqlx::Error::Database(db) => db.code().map(|c| c.into_owned()),
+        _ => None,
+    }
+}
+
+fn sqlx_error(e: &sea_orm::DbErr) -> Option<&sqlx::Error> {
     use sea_orm::{DbErr, RuntimeErr};
-    let sqlx_err = match e {
+    match e {
         DbErr::Exec(RuntimeErr::SqlxError(e))
         | DbErr::Query(RuntimeErr::SqlxError(e))
         | DbErr::Conn(RuntimeErr::SqlxError(e)) => Some(e.as_ref()),
         _ => None,
-    };
-    match sqlx_err {
+    }
+}
+
+/// The database's own words for a failed statement: message, detail and
+/// SQLSTATE, without the "at line N" of PostgreSQL's C source that the
+/// driver's `Display` would add.
+pub fn describe_db_error(e: &sea_orm::DbErr) -> String {
+    match sqlx_error(e) {
         Some(sqlx::Error::Database(db)) => {
             let code = db
                 .code()

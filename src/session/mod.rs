@@ -11,6 +11,16 @@
 //! "timed out" are told apart quickly: sqlx's pool would otherwise retry a
 //! refused connection until its deadline. Driver errors become codes with
 //! hints in [`classify`].
+//!
+//! Every session the tool opens bounds its waits for other sessions' locks:
+//! the prep round trip sets `lock_timeout` for the session (`--lock-timeout`,
+//! [`DEFAULT_LOCK_TIMEOUT`] for the local cluster's sessions), so no
+//! statement of the tool (a history read, the catalog, a grant) can wait on
+//! a table lock beyond it. Migrations set their own, shorter bounds on top
+//! (`runner`), and the doctor shorter ones still. Who is in the way is seen
+//! from a second, lazily opened connection ([`Session::observer`]): a
+//! waiting backend cannot be asked, and once its wait has failed
+//! `pg_blocking_pids` no longer knows.
 
 pub mod classify;
 
@@ -20,7 +30,9 @@ use sea_orm::{DatabaseConnection, SqlxPostgresConnector};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgSslMode};
 use sqlx::{ConnectOptions, Row};
 
-pub use classify::{describe_db_error, query_error};
+pub use classify::{
+    LOCK_NOT_AVAILABLE, db_lock_blocked, db_sqlstate, describe_db_error, query_error,
+};
 
 use crate::config::{ConnSpec, SslMode};
 use crate::error::{Code, Error, Result};
@@ -30,6 +42,25 @@ use crate::sql::quote_ident;
 /// The `application_name` the runner announces unless the URL sets one; it
 /// is what a blocked run shows when it names the holder of the lock.
 pub const APPLICATION_NAME: &str = "impulse-db migrate";
+
+/// The `application_name` of the observer connection (see
+/// [`Session::observer`]).
+pub const OBSERVER_APPLICATION_NAME: &str = "impulse-db migrate (observer)";
+
+/// How long the tool's statements wait for a lock when no command says
+/// otherwise: `--lock-timeout`'s default.
+pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The longest the observer connection may take to open: it only names
+/// blockers, so it never holds a command up for long.
+const OBSERVER_CONNECT: Duration = Duration::from_secs(2);
+
+/// A duration as PostgreSQL's `lock_timeout`/`statement_timeout` take it:
+/// whole milliseconds, at least 1 (0 would mean "no limit") and at most
+/// `INT_MAX` (the setting's own maximum).
+pub fn pg_millis(d: Duration) -> String {
+    format!("{}ms", d.as_millis().clamp(1, i32::MAX as u128))
+}
 
 /// An open session and what the server said about it.
 pub struct Session {
@@ -44,6 +75,19 @@ pub struct Session {
     /// The first attempt failed with a cached secret, which was fetched
     /// again (a rotation) before this session opened.
     pub credentials_refetched: bool,
+    /// `pg_backend_pid()`: what the observer asks `pg_blocking_pids` about.
+    pub pid: i32,
+    /// The session's `lock_timeout`, as the prep round trip set it (`None`:
+    /// the server's own setting was left alone, for a library caller).
+    pub lock_timeout: Option<Duration>,
+    /// The `lock_timeout` in force now, in milliseconds (0: the server's),
+    /// for messages about a wait that ran out.
+    current_lock_ms: std::sync::atomic::AtomicU64,
+    /// What the observer connects with.
+    spec: ConnSpec,
+    /// The second connection that watches this one's lock waits, opened on
+    /// first need; `None` inside when it could not be opened.
+    observer: tokio::sync::OnceCell<Option<PgPool>>,
 }
 
 /// By hand: the pool's own `Debug` would print its connect options, and
@@ -55,14 +99,27 @@ impl std::fmt::Debug for Session {
             .field("schema", &self.schema)
             .field("server_version", &self.server_version)
             .field("credentials_refetched", &self.credentials_refetched)
+            .field("pid", &self.pid)
+            .field("lock_timeout", &self.lock_timeout)
             .finish_non_exhaustive()
     }
 }
 
 impl Session {
     /// Opens a session to `spec` within `timeout` (DNS, TCP, TLS and
-    /// authentication together) and prepares it.
+    /// authentication together) and prepares it, with the tool's default
+    /// `lock_timeout` ([`DEFAULT_LOCK_TIMEOUT`]).
     pub async fn open(spec: &ConnSpec, timeout: Duration) -> Result<Session> {
+        Self::open_bounded(spec, timeout, Some(DEFAULT_LOCK_TIMEOUT)).await
+    }
+
+    /// [`Session::open`] with the session's `lock_timeout` (`None` leaves
+    /// the server's setting alone).
+    pub async fn open_bounded(
+        spec: &ConnSpec,
+        timeout: Duration,
+        lock_timeout: Option<Duration>,
+    ) -> Result<Session> {
         if spec.unverified_remote_tls() {
             tracing::warn!(
                 "the connection to {} does not verify the server's certificate (sslmode={}): \
@@ -72,25 +129,24 @@ impl Session {
                 spec.sslmode.as_str()
             );
         }
-        let deadline = Instant::now() + timeout;
+        let deadline = Instant::now().checked_add(timeout);
+        let left = |deadline: Option<Instant>| {
+            deadline.map_or(timeout, |d| d.saturating_duration_since(Instant::now()))
+        };
         let addrs = net::resolve(&spec.host, spec.port, timeout).await?;
-        let left = deadline.saturating_duration_since(Instant::now());
-        net::tcp(&spec.host, spec.port, &addrs, left).await?;
-        Self::open_after_probe(
-            spec,
-            deadline.saturating_duration_since(Instant::now()),
-            timeout,
-        )
-        .await
+        net::tcp(&spec.host, spec.port, &addrs, left(deadline)).await?;
+        Self::open_after_probe(spec, left(deadline), timeout, lock_timeout).await
     }
 
     /// The driver's part of opening (TLS, authentication, the session),
     /// after the caller has done the network steps itself (`migrate doctor`
-    /// times them). `configured` is the timeout to name in messages.
+    /// times them). `configured` is the timeout to name in messages;
+    /// `lock_timeout` is the session's (`None`: the server's is kept).
     pub async fn open_after_probe(
         spec: &ConnSpec,
         remaining: Duration,
         configured: Duration,
+        lock_timeout: Option<Duration>,
     ) -> Result<Session> {
         let started = Instant::now();
         check_root_cert(spec)?;
@@ -121,20 +177,25 @@ impl Session {
             Ok(Err(e)) => return Err(classify::connect_error(&e, spec, configured)),
         };
 
-        // One round trip: who we are, and, on PostgreSQL 14 and later, ask
-        // the server to notice within a second when this client dies (kill
-        // -9, a lost network) so that a dead run's transaction and lock are
-        // released instead of lingering until the statement ends.
+        // One round trip: who we are; on PostgreSQL 14 and later, ask the
+        // server to notice within a second when this client dies (kill -9,
+        // a lost network) so that a dead run's transaction and lock are
+        // released instead of lingering until the statement ends; and the
+        // bound on every lock wait of this session's statements.
         let row = sqlx::query(
             "SELECT current_database()::text, current_setting('server_version_num')::int4, \
+             pg_backend_pid(), \
              CASE WHEN current_setting('server_version_num')::int >= 140000 \
-                  THEN set_config('client_connection_check_interval', '1000', false) END",
+                  THEN set_config('client_connection_check_interval', '1000', false) END, \
+             CASE WHEN $1::text IS NOT NULL THEN set_config('lock_timeout', $1, false) END",
         )
+        .bind(lock_timeout.map(pg_millis))
         .fetch_one(&pool)
         .await
         .map_err(|e| query_error(&e, "prepare the session"))?;
         let database: String = row.get(0);
         let server_version: i32 = row.get(1);
+        let pid: i32 = row.get(2);
 
         let db = SqlxPostgresConnector::from_sqlx_postgres_pool(pool.clone());
         Ok(Session {
@@ -144,12 +205,91 @@ impl Session {
             schema: spec.schema.clone(),
             server_version,
             credentials_refetched: false,
+            pid,
+            lock_timeout,
+            current_lock_ms: std::sync::atomic::AtomicU64::new(
+                lock_timeout.map_or(0, |t| t.as_millis().clamp(1, i32::MAX as u128) as u64),
+            ),
+            spec: spec.clone(),
+            observer: tokio::sync::OnceCell::new(),
         })
     }
 
-    /// Closes the connection politely; a session lock still held is
-    /// released by the server.
+    /// Sets the session's `lock_timeout` and, when given, its
+    /// `statement_timeout` (`None` resets it to the server's default), for
+    /// the statements that follow outside a transaction.
+    pub async fn set_timeouts(&self, lock: Duration, statement: Option<Duration>) -> Result<()> {
+        sqlx::query(
+            "SELECT set_config('lock_timeout', $1, false), \
+                    CASE WHEN $2::text IS NULL \
+                         THEN set_config('statement_timeout', \
+                              coalesce(reset_val, '0'), false) \
+                         ELSE set_config('statement_timeout', $2, false) END \
+             FROM pg_catalog.pg_settings WHERE name = 'statement_timeout'",
+        )
+        .bind(pg_millis(lock))
+        .bind(statement.map(pg_millis))
+        .fetch_one(&self.pool)
+        .await
+        .map_err(|e| query_error(&e, "set the session's timeouts"))?;
+        self.current_lock_ms.store(
+            lock.as_millis().clamp(1, i32::MAX as u128) as u64,
+            std::sync::atomic::Ordering::Relaxed,
+        );
+        Ok(())
+    }
+
+    /// The `lock_timeout` in force now (`None`: the server's own).
+    pub fn current_lock_timeout(&self) -> Option<Duration> {
+        match self
+            .current_lock_ms
+            .load(std::sync::atomic::Ordering::Relaxed)
+        {
+            0 => None,
+            ms => Some(Duration::from_millis(ms)),
+        }
+    }
+
+    /// The observer: a second connection to the same database, opened on
+    /// first use, that asks `pg_blocking_pids` who is in this session's way
+    /// while it waits (`lock::watch`). `None` when it cannot be opened
+    /// within a short bound; the caller then names no blockers.
+    pub async fn observer(&self) -> Option<&PgPool> {
+        self.observer
+            .get_or_init(|| async {
+                let mut spec = self.spec.clone();
+                spec.application_name = Some(OBSERVER_APPLICATION_NAME.to_string());
+                let options = connect_options(&spec);
+                let pool = PgPoolOptions::new()
+                    .max_connections(1)
+                    .min_connections(0)
+                    .acquire_timeout(OBSERVER_CONNECT)
+                    .idle_timeout(None)
+                    .max_lifetime(None)
+                    .test_before_acquire(false)
+                    .connect_with(options);
+                match tokio::time::timeout(OBSERVER_CONNECT, pool).await {
+                    Ok(Ok(pool)) => Some(pool),
+                    Ok(Err(e)) => {
+                        tracing::debug!("the observer connection failed: {e}");
+                        None
+                    }
+                    Err(_) => {
+                        tracing::debug!("the observer connection timed out");
+                        None
+                    }
+                }
+            })
+            .await
+            .as_ref()
+    }
+
+    /// Closes the connection (and the observer) politely; a session lock
+    /// still held is released by the server.
     pub async fn close(self) {
+        if let Some(Some(observer)) = self.observer.get() {
+            observer.close().await;
+        }
         self.pool.close().await;
     }
 }

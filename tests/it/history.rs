@@ -313,9 +313,10 @@ fn big_table(db: &TestDb) {
 
 /// Starts the fixtures' `up`: the slow fixture holds the lock for `sleep`
 /// seconds, then the index fixture builds concurrently on `"Big"`.
-fn spawn_index_build(db: &TestDb, sleep: u32) -> std::process::Child {
+fn spawn_index_build(db: &TestDb, sleep: u32, args: &[&str]) -> std::process::Child {
     fixtures(db)
         .args(["up", "--format", "json", "--no-grants"])
+        .args(args)
         .env("FIXTURE_FAIL", "0")
         .env("FIXTURE_SLEEP", sleep.to_string())
         .env("FIXTURE_INDEX", "1")
@@ -350,11 +351,13 @@ fn finish(db: &TestDb, child: std::process::Child) -> Out {
 #[test]
 fn a_concurrent_index_build_does_not_deadlock_with_a_waiting_run() {
     // The hazard, with a waiter blocked inside pg_advisory_lock: the index
-    // build of the run holding the lock is aborted as a deadlock.
+    // build of the run holding the lock is aborted as a deadlock. (With no
+    // DDL lock timeout: the default one, 1 s, would end the build's wait
+    // for the waiter's snapshot before the deadlock is detected.)
     let db = pg().new_db("histdeadlockctl");
     db.run(fixtures(&db).args(["up", "--steps", "1"])).expect(0);
     big_table(&db);
-    let builder = spawn_index_build(&db, 2);
+    let builder = spawn_index_build(&db, 2, &["--ddl-lock-timeout", "0"]);
     wait_for_sleep(&db);
     let key = db.psql(&format!(
         "SELECT {}",
@@ -385,7 +388,7 @@ fn a_concurrent_index_build_does_not_deadlock_with_a_waiting_run() {
     let db = pg().new_db("histdeadlock");
     db.run(fixtures(&db).args(["up", "--steps", "1"])).expect(0);
     big_table(&db);
-    let builder = spawn_index_build(&db, 2);
+    let builder = spawn_index_build(&db, 2, &[]);
     wait_for_sleep(&db);
     let waiter = fixtures(&db)
         .args(["up", "--format", "json", "--no-grants"])

@@ -11,6 +11,8 @@ mod entity;
 mod grants;
 mod hardening;
 mod history;
+mod lint;
+mod live;
 mod moto;
 mod pg_versions;
 mod pgbouncer;

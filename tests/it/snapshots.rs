@@ -72,7 +72,7 @@ fn normalize(text: &str, db: Option<&TestDb>) -> String {
         (r"X-Amz-[A-Za-z-]+=[^&\s\x22]+", "X-Amz-[param]"),
         (r"\(\d+(\.\d+)?s\)", "([s])"),
         (r#""value": "\d{4,5}""#, r#""value": "[port]""#),
-        (r"for \d+s\)", "for [s])"),
+        (r"for \d+s\b", "for [s]"),
         // Padding after a replaced value depends on the original's width.
         (r"\[(db|owner|app|ca|tmp|password|port)\] {2,}", "[$1]  "),
     ];
@@ -109,6 +109,50 @@ fn up_status_down() {
         ("down_nothing_json", &["down", "--format", "json"]),
     ] {
         let out = db.run(db.migrate().args(args));
+        snap(name, &out, Some(&db));
+    }
+}
+
+#[test]
+fn lint_and_dry_run() {
+    let dir = empty_dir();
+    let add = dir.join("20261201000000_add_nickname");
+    std::fs::create_dir_all(&add).unwrap();
+    std::fs::write(
+        add.join("migration.sql"),
+        "-- AlterTable\nALTER TABLE \"User\" ADD COLUMN     \"nickname\" TEXT NOT NULL;\n\n\
+         -- CreateIndex\nCREATE INDEX \"User_nickname_idx\" ON \"User\"(\"nickname\");\n\n\
+         -- migrate-lint: ignore drop-column -- unused since v42\n\
+         ALTER TABLE \"User\" DROP COLUMN \"legacy\";\n",
+    )
+    .unwrap();
+    let clean = dir.join("clean.sql");
+    std::fs::write(
+        &clean,
+        "CREATE INDEX CONCURRENTLY \"User_name_idx\" ON \"User\"(\"name\");\n",
+    )
+    .unwrap();
+    for (name, format) in [("lint_text", "text"), ("lint_json", "json")] {
+        let out = Out::capture(
+            migrate_bin()
+                .current_dir(&dir)
+                .args(["lint", "20261201000000_add_nickname", "clean.sql"])
+                .args(["--format", format]),
+            &[],
+        );
+        snap(name, &out, None);
+    }
+
+    let db = pg().new_db("snapdryrun");
+    let live = || {
+        let mut cmd = db.fixtures();
+        cmd.env("FIXTURE_LIVE", "1").env("FIXTURE_FAIL", "0");
+        cmd
+    };
+    db.run(live().args(["up", "--steps", "4", "--no-grants"]))
+        .expect(0);
+    for (name, format) in [("up_dry_run_text", "text"), ("up_dry_run_json", "json")] {
+        let out = db.run(live().args(["up", "--dry-run", "--format", format]));
         snap(name, &out, Some(&db));
     }
 }

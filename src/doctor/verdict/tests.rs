@@ -362,6 +362,28 @@ fn cases() -> Vec<(&'static str, Facts, Vec<Code>)> {
             vec![MigrationsUnknownApplied],
         ),
         (
+            "the history is locked by another session",
+            with_database(facts(healthy(Which::App)), |d| {
+                d.migrations = t(Err(err(LockReadBlocked)));
+                d.schema = None;
+            }),
+            vec![LockReadBlocked],
+        ),
+        (
+            "an app table is locked by another session",
+            with_database(facts(healthy(Which::App)), |d| {
+                d.schema = Some(t(Err(err(LockReadBlocked))));
+            }),
+            vec![LockReadBlocked],
+        ),
+        (
+            "the catalog read for privileges is blocked",
+            with_database(facts(healthy(Which::App)), |d| {
+                d.privileges = t(PrivilegeFacts::Unreadable(err(LockReadBlocked)));
+            }),
+            vec![LockReadBlocked],
+        ),
+        (
             "failed run",
             with_database(facts(healthy(Which::App)), |d| {
                 d.migrations = t(Ok(MigrationFacts {
