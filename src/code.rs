@@ -283,6 +283,9 @@ codes! {
     /// `schema.prisma` uses something the derivation cannot map.
     PrismaUnsupported = "prisma.unsupported", Usage,
         "fix the schema, or report the Prisma feature this tool does not map yet";
+    /// `migrate new` cannot write the SQL Prisma Migrate would write for this change (the message names the construct).
+    PrismaCannotGenerate = "prisma.cannot_generate", Usage,
+        "write that migration by hand (`migrate new NAME --empty`), or change schema.prisma to avoid the construct";
     /// A bug in impulse-db, or an environment it cannot work in.
     Internal = "internal", Internal,
         "this is a bug in impulse-db or an unusable environment; rerun with -v and report it";
