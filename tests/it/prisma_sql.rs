@@ -513,7 +513,9 @@ fn renders_the_sql_prisma_migrate_writes() {
         if through_the_binary(case) {
             let check = prisma_check(case);
             if check.code != 0 {
-                found.push(format!("after the up SQL, prisma-check does not pass:\n{check}"));
+                found.push(format!(
+                    "after the up SQL, prisma-check does not pass:\n{check}"
+                ));
             }
         }
         let down = match migrate::migration(&to, &from, &migrate::Options::default()) {
@@ -681,7 +683,10 @@ impl Skeleton {
                 ));
             }
             if directories() != ["0_init", "migration_lock.toml"] {
-                found.push(format!("migrate new refused, yet wrote {:?}", directories()));
+                found.push(format!(
+                    "migrate new refused, yet wrote {:?}",
+                    directories()
+                ));
             }
             return found;
         }
