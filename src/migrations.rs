@@ -202,4 +202,40 @@ mod tests {
         );
         assert!(!known[0].outside_transaction());
     }
+
+    /// `migrate new`'s view: the directories on disk, the list of lib.rs.
+    #[test]
+    fn from_disk_keeps_compiled_migrations_and_stands_in_for_new_ones() {
+        let first = migration::prisma::EMBEDDED[0];
+        let edited = leaked_directory(
+            first.name.to_string(),
+            "SELECT 1;\n".to_string(),
+            first.down_sql.map(String::from),
+        );
+        let added = leaked_directory(
+            "20261201120000_add_nickname".to_string(),
+            "ALTER TABLE \"User\" ADD COLUMN \"nickname\" TEXT;\n".to_string(),
+            None,
+        );
+        let modules = [
+            module_name(first.name),
+            "m20261201_120000_add_nickname".to_string(),
+        ];
+        let known = from_disk::<migration::Migrator>(vec![edited, added], &modules)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            known.iter().map(|k| k.name).collect::<Vec<_>>(),
+            [first.name, "20261201120000_add_nickname"]
+        );
+        // The SQL is the file's, the checksum the file's.
+        assert_eq!(known[0].directory.migration_sql, "SELECT 1;\n");
+        assert_eq!(known[0].checksum, history::checksum("SELECT 1;\n"));
+        assert_eq!(known[1].migration.name(), "m20261201_120000_add_nickname");
+
+        // A directory lib.rs does not list, and a module without a directory.
+        let unlisted = from_disk::<migration::Migrator>(vec![edited, added], &modules[..1]);
+        assert!(matches!(unlisted, Err(e) if e.code == Code::MigrationsUnregistered));
+        let orphan = from_disk::<migration::Migrator>(vec![edited], &modules);
+        assert!(matches!(orphan, Err(e) if e.code == Code::MigrationsUnregistered));
+    }
 }

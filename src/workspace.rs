@@ -37,11 +37,16 @@ pub struct OnDisk {
 }
 
 /// The directories of `dir` (`prisma/migrations`) that hold a
-/// `migration.sql`, in name order: what `migration/build.rs` embeds. An
-/// unreadable directory or file comes back with its path.
+/// `migration.sql`, in name order: what `migration/build.rs` embeds (none
+/// when `dir` does not exist yet). An unreadable directory or file comes
+/// back with its path.
 pub fn read_migrations(dir: &Path) -> std::result::Result<Vec<OnDisk>, (PathBuf, std::io::Error)> {
     let mut found = Vec::new();
-    let entries = std::fs::read_dir(dir).map_err(|e| (dir.to_path_buf(), e))?;
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(found),
+        Err(e) => return Err((dir.to_path_buf(), e)),
+    };
     for entry in entries.flatten() {
         let path = entry.path().join("migration.sql");
         if !path.is_file() {

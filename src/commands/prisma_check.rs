@@ -226,3 +226,42 @@ pub async fn run<M: PrismaMigrator>(ctx: &Ctx, args: &PrismaCheckArgs) -> Result
         Exit::CheckFailed
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn catalog(models: &str) -> prisma::Catalog {
+        let text = format!("datasource db {{\n  provider = \"postgresql\"\n}}\n{models}");
+        let schema = prisma::parse(&text).unwrap_or_else(|e| panic!("{e}"));
+        prisma::derive(&schema).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn the_verdict_is_the_engines() {
+        let options = migrate::Options::default();
+        let user = catalog("model User {\n  id Int @id\n}\n");
+        let same = verdict(&user, &user, &options);
+        assert!(same.ok && same.differences.is_empty() && same.migration.is_none());
+
+        let more = catalog("model User {\n  id Int @id\n  name String?\n}\n");
+        let behind = verdict(&more, &user, &options);
+        assert!(!behind.ok);
+        assert_eq!(behind.differences.len(), 1, "{:?}", behind.differences);
+        assert!(
+            behind
+                .migration
+                .as_deref()
+                .is_some_and(|sql| sql.contains("ADD COLUMN")),
+            "{behind:?}"
+        );
+
+        // What the engine refuses is a difference, named.
+        let mut odd = user.clone();
+        odd.declared = None;
+        odd.unsupported = vec!["view \"V\"".to_string()];
+        let refused = verdict(&user, &odd, &options);
+        assert!(!refused.ok);
+        assert!(refused.refused.iter().any(|r| r.construct == "view \"V\""));
+    }
+}
