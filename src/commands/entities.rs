@@ -1,7 +1,7 @@
 //! `migrate entities [--check]`: regenerate `entity/src` from a scratch
 //! database migrated to head on the local cluster, or (`--check`) compare
 //! what would be generated with what is committed. Running it twice changes
-//! nothing. `migrate new` regenerates through [`generate`] and [`write`]
+//! nothing. `migrate new` regenerates through [`generate()`] and [`write()`]
 //! too, on its own scratch database.
 
 use std::collections::BTreeMap;

@@ -446,6 +446,23 @@ fn new_command() {
     );
     insta::assert_snapshot!("new_generated_noted_files", newest());
 
+    // A migration newer than the binary, with a Rust step: new says it
+    // replays its SQL only.
+    let module = std::fs::read_dir(workspace.join("migration/src"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().ends_with("_add_user_nickname.rs"))
+        .unwrap();
+    let text = std::fs::read_to_string(&module).unwrap();
+    std::fs::write(
+        &module,
+        text.replacen(
+            "        Ok(())\n",
+            "        // a backfill here\n        Ok(())\n",
+            1,
+        ),
+    )
+    .unwrap();
     std::fs::write(
         &schema,
         format!("{original}\nmodel Key {{\n  id String @id @db.Uuid @default(\"5f1b1c5e-0000-0000-0000-00000000000a\")\n}}\n"),
