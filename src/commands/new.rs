@@ -226,7 +226,16 @@ impl Layout {
 
     /// The directory, module and file names of migration `name` made now.
     fn plan(&self, name: &str) -> Planned {
-        let directory_name = format!("{}_{name}", chrono::Utc::now().format("%Y%m%d%H%M%S"));
+        let existing: Vec<String> = std::fs::read_dir(&self.migrations)
+            .map(|entries| {
+                entries
+                    .flatten()
+                    .filter_map(|e| e.file_name().to_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let stamp = next_timestamp(&existing, chrono::Utc::now().naive_utc());
+        let directory_name = format!("{stamp}_{name}");
         let module = module_name(&directory_name);
         Planned {
             directory: self.migrations.join(&directory_name),
@@ -523,6 +532,25 @@ fn write_empty(ctx: &Ctx, args: &NewArgs, layout: &Layout) -> Result<NewReport> 
     })
 }
 
+/// The `YYYYMMDDHHMMSS` of a new directory: `now` (UTC, as Prisma names
+/// its directories), or one second after the latest timestamped directory
+/// of `existing` when that is not earlier, so that the new migration sorts
+/// last (the order Prisma applies them in, and `lib.rs` lists them in)
+/// even after two `new`s in one second or with a clock behind a teammate's.
+fn next_timestamp(existing: &[String], now: chrono::NaiveDateTime) -> String {
+    const FORMAT: &str = "%Y%m%d%H%M%S";
+    let latest = existing
+        .iter()
+        .filter_map(|name| name.get(..14))
+        .filter_map(|stamp| chrono::NaiveDateTime::parse_from_str(stamp, FORMAT).ok())
+        .max();
+    let at = match latest {
+        Some(latest) if latest >= now => latest + chrono::TimeDelta::seconds(1),
+        _ => now,
+    };
+    at.format(FORMAT).to_string()
+}
+
 /// snake_case: a lower-case letter, then letters, digits and single underscores.
 pub fn valid_name(name: &str) -> bool {
     Regex::new(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$").is_ok_and(|re| re.is_match(name))
@@ -553,6 +581,33 @@ mod tests {
         ] {
             assert!(!valid_name(bad), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_new_directory_sorts_after_the_others() {
+        let at = |s: &str| {
+            chrono::NaiveDateTime::parse_from_str(s, "%Y%m%d%H%M%S")
+                .unwrap_or_else(|e| panic!("{s}: {e}"))
+        };
+        let now = at("20261201120000");
+        let existing = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<Vec<_>>();
+        assert_eq!(next_timestamp(&[], now), "20261201120000");
+        assert_eq!(
+            next_timestamp(
+                &existing(&["20261129000001_a", "0_init", "migration_lock.toml"]),
+                now
+            ),
+            "20261201120000"
+        );
+        // Same second, and a clock behind the latest directory.
+        assert_eq!(
+            next_timestamp(&existing(&["20261201120000_a"]), now),
+            "20261201120001"
+        );
+        assert_eq!(
+            next_timestamp(&existing(&["20261231235959_b", "20261201120000_a"]), now),
+            "20270101000000"
+        );
     }
 
     #[test]
