@@ -230,7 +230,7 @@ pub enum Command {
     Lint(LintArgs),
     /// Regenerate entity/src from the migrations (or, with --check, compare).
     Entities(EntitiesArgs),
-    /// Add a migration: its prisma/migrations directory and its sea-orm migration.
+    /// Generate the next migration from schema.prisma: its SQL (Prisma Migrate's), down.sql and its sea-orm migration.
     New(NewArgs),
     /// Repair the history, as Prisma's `migrate resolve` does.
     Resolve(ResolveArgs),
@@ -388,9 +388,25 @@ pub struct NewArgs {
     #[arg(long, value_name = "DIR", default_value = "migration")]
     pub migration_dir: PathBuf,
 
-    /// The Prisma directory (holding migrations/ and schema.prisma).
+    /// The Prisma directory (holding migrations/).
     #[arg(long, value_name = "DIR", default_value = "prisma")]
     pub prisma_dir: PathBuf,
+
+    /// The Prisma schema the new migration brings the migrations to.
+    #[arg(long, value_name = "PATH", default_value = "prisma/schema.prisma")]
+    pub schema: PathBuf,
+
+    /// Write a blank migration for hand-written SQL instead of generating one.
+    #[arg(long, conflicts_with_all = ["schema", "no_entities", "entity_dir"])]
+    pub empty: bool,
+
+    /// Do not regenerate the entities after writing the migration.
+    #[arg(long, conflicts_with = "entity_dir")]
+    pub no_entities: bool,
+
+    /// The entity crate's source directory, regenerated after the migration.
+    #[arg(long, value_name = "DIR", default_value = "entity/src")]
+    pub entity_dir: PathBuf,
 }
 
 #[derive(Debug, Args)]

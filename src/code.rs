@@ -295,6 +295,9 @@ codes! {
     /// `schema.prisma` uses something the derivation cannot map.
     PrismaUnsupported = "prisma.unsupported", Usage,
         "fix the schema, or report the Prisma feature this tool does not map yet";
+    /// `migrate new` cannot write the SQL Prisma Migrate would write for this change (the message names the construct).
+    PrismaCannotGenerate = "prisma.cannot_generate", Usage,
+        "write that migration by hand (`migrate new NAME --empty`), or change schema.prisma to avoid the construct";
     /// `migrate lint` found statements that lock or rewrite a table that already exists, or that break the app version still running.
     LintFindings = "lint.findings", CheckFailed,
         "write each statement the safe way its finding shows, or silence one finding with `-- migrate-lint: ignore <rule> -- <reason>` above it";

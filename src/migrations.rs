@@ -9,6 +9,10 @@
 //! How each migration is sent ([`Execution`]) is decided here, once, from
 //! its file as `sql::split` reads it and from its sea-orm migration's
 //! `use_transaction()`: `status`, `up --dry-run` and the runner agree.
+//!
+//! The same join serves `migrate new`, which replays the workspace's
+//! directories as they are on disk ([`from_disk`]): the binary embeds the
+//! migrations it was built with, and `new` must not build on a stale list.
 
 use migration::prisma::{Directory, PrismaMigrator, module_name};
 use sea_orm_migration::MigrationTrait;
@@ -104,14 +108,83 @@ impl Known {
 
 /// The migrations of `M`, in directory order.
 pub fn known<M: PrismaMigrator>() -> Result<Vec<Known>> {
-    let directories = M::directories();
-    let mut migrations: Vec<Option<Box<dyn MigrationTrait>>> =
-        M::migrations().into_iter().map(Some).collect();
-    let names: Vec<String> = migrations
-        .iter()
-        .flatten()
-        .map(|m| m.name().to_string())
+    let migrations = M::migrations()
+        .into_iter()
+        .map(|m| (m.name().to_string(), m))
         .collect();
+    join(M::directories(), migrations)
+}
+
+/// The workspace's migrations as they are on disk now, for `migrate new`,
+/// which must build on the latest directories even when the binary was
+/// built before them: `directories` read from `prisma/migrations`,
+/// `modules` the list of `migration/src/lib.rs`. A module this binary
+/// was built with keeps its compiled migration (its Rust steps, whether it
+/// runs in a transaction), with the SQL from disk; any other one stands
+/// for its SQL alone ([`NotCompiled`]).
+pub fn from_disk<M: PrismaMigrator>(
+    directories: Vec<Directory>,
+    modules: &[String],
+) -> Result<Vec<Known>> {
+    let mut compiled: Vec<Option<Box<dyn MigrationTrait>>> =
+        M::migrations().into_iter().map(Some).collect();
+    let migrations = modules
+        .iter()
+        .map(|name| {
+            let found = compiled
+                .iter_mut()
+                .find(|m| m.as_ref().is_some_and(|m| m.name() == name))
+                .and_then(Option::take);
+            let migration = found.unwrap_or_else(|| {
+                Box::new(NotCompiled::new(name.clone())) as Box<dyn MigrationTrait>
+            });
+            (name.clone(), migration)
+        })
+        .collect();
+    join(directories, migrations)
+}
+
+/// A migration of `migration/src` that this binary was built without:
+/// only its directory's SQL can be replayed (the runner sends it); it has
+/// no Rust steps here.
+pub struct NotCompiled {
+    name: String,
+}
+
+impl NotCompiled {
+    /// The migration of module `name`.
+    pub fn new(name: String) -> Self {
+        NotCompiled { name }
+    }
+}
+
+impl sea_orm_migration::MigrationName for NotCompiled {
+    fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+#[sea_orm_migration::async_trait::async_trait]
+impl MigrationTrait for NotCompiled {
+    async fn up(&self, _: &sea_orm_migration::SchemaManager) -> Result<(), sea_orm::DbErr> {
+        Ok(())
+    }
+
+    async fn down(&self, _: &sea_orm_migration::SchemaManager) -> Result<(), sea_orm::DbErr> {
+        Ok(())
+    }
+}
+
+/// Joins directories and migrations (by [`module_name`]), refusing a
+/// directory without a migration, a migration without a directory, and a
+/// list out of the directories' order.
+fn join(
+    directories: Vec<Directory>,
+    migrations: Vec<(String, Box<dyn MigrationTrait>)>,
+) -> Result<Vec<Known>> {
+    let names: Vec<String> = migrations.iter().map(|(n, _)| n.clone()).collect();
+    let mut migrations: Vec<Option<Box<dyn MigrationTrait>>> =
+        migrations.into_iter().map(|(_, m)| Some(m)).collect();
     if let Some(orphan) = names
         .iter()
         .find(|n| !directories.iter().any(|d| &module_name(d.name) == *n))
@@ -161,6 +234,24 @@ pub fn known<M: PrismaMigrator>() -> Result<Vec<Known>> {
     Ok(known)
 }
 
+/// A directory read at run time, as the `'static` [`Directory`] the
+/// runner takes. The texts are leaked: they live until the process, which
+/// runs one command, ends (a few kilobytes per migration).
+pub fn leaked_directory(
+    name: String,
+    migration_sql: String,
+    down_sql: Option<String>,
+) -> Directory {
+    fn leak(text: String) -> &'static str {
+        Box::leak(text.into_boxed_str())
+    }
+    Directory {
+        name: leak(name),
+        migration_sql: leak(migration_sql),
+        down_sql: down_sql.map(leak),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -197,5 +288,41 @@ mod tests {
         for (sql, use_transaction, want) in cases {
             assert_eq!(Execution::of(sql, use_transaction), want, "{sql}");
         }
+    }
+
+    /// `migrate new`'s view: the directories on disk, the list of lib.rs.
+    #[test]
+    fn from_disk_keeps_compiled_migrations_and_stands_in_for_new_ones() {
+        let first = migration::prisma::EMBEDDED[0];
+        let edited = leaked_directory(
+            first.name.to_string(),
+            "SELECT 1;\n".to_string(),
+            first.down_sql.map(String::from),
+        );
+        let added = leaked_directory(
+            "20261201120000_add_nickname".to_string(),
+            "ALTER TABLE \"User\" ADD COLUMN \"nickname\" TEXT;\n".to_string(),
+            None,
+        );
+        let modules = [
+            module_name(first.name),
+            "m20261201_120000_add_nickname".to_string(),
+        ];
+        let known = from_disk::<migration::Migrator>(vec![edited, added], &modules)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            known.iter().map(|k| k.name).collect::<Vec<_>>(),
+            [first.name, "20261201120000_add_nickname"]
+        );
+        // The SQL is the file's, the checksum the file's.
+        assert_eq!(known[0].directory.migration_sql, "SELECT 1;\n");
+        assert_eq!(known[0].checksum, history::checksum("SELECT 1;\n"));
+        assert_eq!(known[1].migration.name(), "m20261201_120000_add_nickname");
+
+        // A directory lib.rs does not list, and a module without a directory.
+        let unlisted = from_disk::<migration::Migrator>(vec![edited, added], &modules[..1]);
+        assert!(matches!(unlisted, Err(e) if e.code == Code::MigrationsUnregistered));
+        let orphan = from_disk::<migration::Migrator>(vec![edited], &modules);
+        assert!(matches!(orphan, Err(e) if e.code == Code::MigrationsUnregistered));
     }
 }

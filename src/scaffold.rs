@@ -94,6 +94,17 @@ impl MigrationTrait for Migration {{
     )
 }
 
+/// Whether `text` is the sea-orm migration [`migration_module`] writes for
+/// `directory`, unedited (whatever its one-line description): its `up`
+/// runs the SQL and nothing else.
+pub fn is_plain_module(text: &str, directory: &str) -> bool {
+    let template = migration_module(directory, "");
+    let body = |t: &str| t.split_once('\n').map(|(_, rest)| rest.to_string());
+    text.starts_with(&format!("//! `prisma/migrations/{directory}`: "))
+        && body(text).is_some()
+        && body(text) == body(&template)
+}
+
 /// Creates `path` with `text`; an existing file is an error.
 pub fn write_new(path: &Path, text: &str) -> Result<()> {
     use std::io::Write;
@@ -167,6 +178,16 @@ mod tests {
         assert!(!imported.contains("create_user_table"));
         assert!(imported.contains("Box::new(m0_init::Migration),\n            Box::new(m20250101_000000_add_posts::Migration),"));
         assert!(imported.contains("pub mod prisma;"));
+    }
+
+    #[test]
+    fn a_plain_module_is_told_from_an_edited_one() {
+        let dir = "20261201120000_add_user_nickname";
+        let module = migration_module(dir, "adds User.nickname.");
+        assert!(is_plain_module(&module, dir));
+        assert!(!is_plain_module(&module, "20261201120000_other"));
+        let edited = module.replace("Ok(())\n", "backfill(manager).await?;\n        Ok(())\n");
+        assert!(!is_plain_module(&edited, dir));
     }
 
     #[test]

@@ -25,18 +25,29 @@ pub fn root_from(start: &Path) -> Option<PathBuf> {
         .map(Path::to_path_buf)
 }
 
-/// The directories of `dir` (`prisma/migrations`): name and migration.sql,
-/// in name order.
-pub fn read_directories(dir: &Path) -> Result<Vec<(String, String)>> {
-    let unreadable = |e: std::io::Error| {
-        Error::new(
-            Code::MigrationsStaleBinary,
-            format!("cannot read {}: {e}", dir.display()),
-            "check the permissions of prisma/migrations",
-        )
-    };
+/// One directory of `prisma/migrations`, as it is on disk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OnDisk {
+    /// The directory's name.
+    pub name: String,
+    /// Its `migration.sql`.
+    pub migration_sql: String,
+    /// Its `down.sql`, when there is one.
+    pub down_sql: Option<String>,
+}
+
+/// The directories of `dir` (`prisma/migrations`) that hold a
+/// `migration.sql`, in name order: what `migration/build.rs` embeds (none
+/// when `dir` does not exist yet). An unreadable directory or file comes
+/// back with its path.
+pub fn read_migrations(dir: &Path) -> std::result::Result<Vec<OnDisk>, (PathBuf, std::io::Error)> {
     let mut found = Vec::new();
-    for entry in std::fs::read_dir(dir).map_err(unreadable)?.flatten() {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(found),
+        Err(e) => return Err((dir.to_path_buf(), e)),
+    };
+    for entry in entries.flatten() {
         let path = entry.path().join("migration.sql");
         if !path.is_file() {
             continue;
@@ -44,11 +55,36 @@ pub fn read_directories(dir: &Path) -> Result<Vec<(String, String)>> {
         let Some(name) = entry.file_name().to_str().map(String::from) else {
             continue;
         };
-        let sql = std::fs::read_to_string(&path).map_err(unreadable)?;
-        found.push((name, sql));
+        let migration_sql = std::fs::read_to_string(&path).map_err(|e| (path, e))?;
+        let down = entry.path().join("down.sql");
+        let down_sql = match down.is_file() {
+            true => Some(std::fs::read_to_string(&down).map_err(|e| (down, e))?),
+            false => None,
+        };
+        found.push(OnDisk {
+            name,
+            migration_sql,
+            down_sql,
+        });
     }
-    found.sort();
+    found.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(found)
+}
+
+/// The directories of `dir` (`prisma/migrations`): name and migration.sql,
+/// in name order.
+pub fn read_directories(dir: &Path) -> Result<Vec<(String, String)>> {
+    let found = read_migrations(dir).map_err(|(path, e)| {
+        Error::new(
+            Code::MigrationsStaleBinary,
+            format!("cannot read {}: {e}", path.display()),
+            "check the permissions of prisma/migrations",
+        )
+    })?;
+    Ok(found
+        .into_iter()
+        .map(|d| (d.name, d.migration_sql))
+        .collect())
 }
 
 /// Refuses to go on when the binary's embedded migrations differ from the

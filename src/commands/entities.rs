@@ -1,7 +1,8 @@
 //! `migrate entities [--check]`: regenerate `entity/src` from a scratch
 //! database migrated to head on the local cluster, or (`--check`) compare
 //! what would be generated with what is committed. Running it twice changes
-//! nothing.
+//! nothing. `migrate new` regenerates through [`generate()`] and [`write()`]
+//! too, on its own scratch database.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -12,6 +13,7 @@ use crate::cli::EntitiesArgs;
 use crate::commands::Ctx;
 use crate::commands::scratch::Scratch;
 use crate::error::{Code, Error, Exit, Result};
+use crate::session::Session;
 use crate::{codegen, history};
 
 /// Every generated file starts with this; only such files are replaced or
@@ -84,69 +86,86 @@ impl std::fmt::Display for WriteReport {
 
 pub async fn run<M: PrismaMigrator>(ctx: &Ctx, args: &EntitiesArgs) -> Result<Exit> {
     let scratch = Scratch::migrated::<M>(ctx, None).await?;
-    let generated = codegen::generate(
-        scratch.session.pool.clone(),
-        &scratch.session.schema,
-        &history::TABLES,
-    )
-    .await;
+    let generated = generate(&scratch.session).await;
     scratch.drop_database(ctx).await;
-    let generated: BTreeMap<String, String> = generated?.into_iter().collect();
+    let generated = generated?;
+    if !args.check {
+        ctx.ui.result(&write(ctx, &generated, &args.dir)?);
+        return Ok(Exit::Ok);
+    }
     let committed = read_dir(&args.dir)?;
-
-    let mut changed = Vec::new();
-    for (name, content) in &generated {
-        if committed.get(name) != Some(content) {
-            changed.push(name.clone());
-        }
+    let (changed, stale) = compare(&generated, &committed);
+    let mut diff = String::new();
+    for name in changed.iter().chain(&stale) {
+        let old = committed.get(name).map_or("", String::as_str);
+        let new = generated.get(name).map_or("", String::as_str);
+        let path = args.dir.join(name).display().to_string();
+        diff += &similar::TextDiff::from_lines(old, new)
+            .unified_diff()
+            .context_radius(2)
+            .header(&format!("a/{path}"), &format!("b/{path}"))
+            .to_string();
     }
-    let stale: Vec<String> = committed
-        .iter()
-        .filter(|(name, content)| !generated.contains_key(*name) && content.contains(BANNER))
-        .map(|(name, _)| name.clone())
-        .collect();
+    let clean = changed.is_empty() && stale.is_empty();
+    ctx.ui.result(&CheckReport {
+        ok: clean,
+        changed,
+        stale,
+        diff,
+        dir: args.dir.clone(),
+    });
+    Ok(if clean { Exit::Ok } else { Exit::CheckFailed })
+}
 
-    if args.check {
-        let mut diff = String::new();
-        for name in changed.iter().chain(&stale) {
-            let old = committed.get(name).map_or("", String::as_str);
-            let new = generated.get(name).map_or("", String::as_str);
-            let path = args.dir.join(name).display().to_string();
-            diff += &similar::TextDiff::from_lines(old, new)
-                .unified_diff()
-                .context_radius(2)
-                .header(&format!("a/{path}"), &format!("b/{path}"))
-                .to_string();
-        }
-        let clean = changed.is_empty() && stale.is_empty();
-        ctx.ui.result(&CheckReport {
-            ok: clean,
-            changed,
-            stale,
-            diff,
-            dir: args.dir.clone(),
-        });
-        return Ok(if clean { Exit::Ok } else { Exit::CheckFailed });
-    }
+/// The entity files of the database `session` is on (file name ->
+/// formatted content): the one generation `migrate entities` and `migrate
+/// new` share.
+pub async fn generate(session: &Session) -> Result<BTreeMap<String, String>> {
+    let files = codegen::generate(session.pool.clone(), &session.schema, &history::TABLES).await?;
+    Ok(files.into_iter().collect())
+}
 
-    std::fs::create_dir_all(&args.dir).map_err(|e| io_error(&args.dir, e))?;
+/// Writes `generated` into `dir`: changed files replaced, generated files
+/// no longer generated removed, anything else left alone.
+pub fn write(ctx: &Ctx, generated: &BTreeMap<String, String>, dir: &Path) -> Result<WriteReport> {
+    let committed = read_dir(dir)?;
+    let (changed, stale) = compare(generated, &committed);
+    std::fs::create_dir_all(dir).map_err(|e| io_error(dir, e))?;
     for name in &changed {
-        let path = args.dir.join(name);
+        let path = dir.join(name);
         std::fs::write(&path, &generated[name]).map_err(|e| io_error(&path, e))?;
         ctx.ui.progress(format_args!("wrote {}", path.display()));
     }
     for name in &stale {
-        let path = args.dir.join(name);
+        let path = dir.join(name);
         std::fs::remove_file(&path).map_err(|e| io_error(&path, e))?;
         ctx.ui.progress(format_args!("removed {}", path.display()));
     }
-    ctx.ui.result(&WriteReport {
+    Ok(WriteReport {
         ok: true,
         written: changed,
         removed: stale,
-        dir: args.dir.clone(),
-    });
-    Ok(Exit::Ok)
+        dir: dir.to_path_buf(),
+    })
+}
+
+/// The generated files whose committed content differs (or is missing),
+/// and the committed generated files that would no longer be generated.
+fn compare(
+    generated: &BTreeMap<String, String>,
+    committed: &BTreeMap<String, String>,
+) -> (Vec<String>, Vec<String>) {
+    let changed = generated
+        .iter()
+        .filter(|(name, content)| committed.get(*name) != Some(*content))
+        .map(|(name, _)| name.clone())
+        .collect();
+    let stale = committed
+        .iter()
+        .filter(|(name, content)| !generated.contains_key(*name) && content.contains(BANNER))
+        .map(|(name, _)| name.clone())
+        .collect();
+    (changed, stale)
 }
 
 /// The `.rs` files of `dir` (none when it does not exist).

@@ -84,7 +84,7 @@ pub async fn run<M: PrismaMigrator>(cli: Cli, ui: Ui) -> Result<Exit> {
         Command::Doctor => doctor::run::<M>(&ctx).await,
         Command::Lint(args) => lint::run::<M>(&ctx, &args).await,
         Command::Entities(args) => entities::run::<M>(&ctx, &args).await,
-        Command::New(args) => new::run(&ctx, &args),
+        Command::New(args) => new::run::<M>(&ctx, &args).await,
         Command::Resolve(args) => resolve::run::<M>(&ctx, &args).await,
         Command::Baseline(args) => baseline::run::<M>(&ctx, &args).await,
         Command::ImportPrisma(args) => import_prisma::run(&ctx, &args),

@@ -1,15 +1,18 @@
 //! A scratch database on the local cluster, migrated to head: the reference
-//! that `migrate entities` generates from and `migrate prisma-check`
-//! compares with. Needs no configuration; dropped when done.
+//! that `migrate entities` generates from, `migrate prisma-check` compares
+//! with and `migrate new` writes the next migration against (replaying the
+//! directories on disk, then trying the new one up and down). Needs no
+//! configuration; dropped when done.
 
 use migration::prisma::PrismaMigrator;
 
 use crate::commands::{Ctx, dev_dir};
 use crate::devdb::Cluster;
 use crate::error::Result;
+use crate::migrations::{self, Known};
 use crate::session::{self, Session};
 use crate::sql::quote_ident;
-use crate::{migrations, runner};
+use crate::{history, runner};
 
 /// A migrated scratch database and its session.
 pub struct Scratch {
@@ -34,6 +37,15 @@ impl Scratch {
                     .ok_or_else(|| unknown_migration(name))?,
             ),
         };
+        Self::replayed(ctx, &known, steps).await
+    }
+
+    /// Starts the local cluster if needed, creates a fresh database and
+    /// applies the first `steps` of `known` (all when `None`) with the
+    /// runner, exactly as `migrate up` applies them: each `migration.sql`
+    /// sent whole in its own transaction (or outside one when its
+    /// migration says so), its Rust steps, its history row.
+    pub async fn replayed(ctx: &Ctx, known: &[Known], steps: Option<u32>) -> Result<Self> {
         let root = dev_dir()?;
         let mut cluster = Cluster::open_or_init(&root)?;
         if cluster.start()? {
@@ -57,29 +69,65 @@ impl Scratch {
         fresh?;
         let spec = cluster.superuser_spec(&name);
         let session = Session::open(&spec, ctx.connector.connect_timeout(&spec)).await?;
-        let applied = async {
-            let status = runner::read_status(&session, &known).await?;
-            runner::up(
-                &session,
-                &known,
-                &status,
-                steps,
-                runner::Options::default(),
-                &mut |_| {},
-            )
-            .await
-        }
-        .await;
         let scratch = Self {
             cluster,
             name,
             session,
         };
-        if let Err(e) = applied {
+        if let Err(e) = scratch.up(known, steps).await {
             scratch.drop_database(ctx).await;
             return Err(e);
         }
         Ok(scratch)
+    }
+
+    /// Applies the first `steps` pending migrations of `known` (all when
+    /// `None`), as `migrate up` does.
+    pub async fn up(&self, known: &[Known], steps: Option<u32>) -> Result<()> {
+        let status = runner::read_status(&self.session, known).await?;
+        runner::up(
+            &self.session,
+            known,
+            &status,
+            steps,
+            runner::Options::default(),
+            &mut |_| {},
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// Rolls back the `steps` most recent migrations of `known`, as
+    /// `migrate down` does (with their `down.sql`).
+    pub async fn down(&self, known: &[Known], steps: u32) -> Result<()> {
+        let status = runner::read_status(&self.session, known).await?;
+        runner::down(
+            &self.session,
+            known,
+            &status,
+            steps,
+            runner::Options::default(),
+            &mut |_| {},
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// The scratch database's catalog, as `prisma-check` and `migrate new`
+    /// read it (the history table left out).
+    pub async fn catalog(&self) -> Result<crate::prisma::Catalog> {
+        crate::catalog::introspect(&self.session.db, &self.session.schema, &history::TABLES)
+            .await
+            .map_err(|e| {
+                crate::error::Error::new(
+                    crate::error::Code::QueryFailed,
+                    format!(
+                        "cannot read the scratch database's catalog: {}",
+                        session::describe_db_error(&e)
+                    ),
+                    "run with -v for details",
+                )
+            })
     }
 
     /// Closes the session and drops the database (best effort: a leftover

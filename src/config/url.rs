@@ -302,7 +302,7 @@ impl ConnSpec {
         self.build(
             self.password
                 .as_ref()
-                .map(|p| userinfo_encoded(p.expose()))
+                .map(|p| fully_encoded(p.expose()))
                 .as_deref(),
         )
     }
@@ -322,12 +322,11 @@ impl ConnSpec {
         let _ = url.set_port((self.port != 5432).then_some(self.port));
         // `url` leaves a `%` as it is (it takes it for an escape already
         // made): the user and password are encoded completely first.
-        let _ = url.set_username(&userinfo_encoded(&self.user));
+        let _ = url.set_username(&fully_encoded(&self.user));
         let _ = url.set_password(password);
-        url.path_segments_mut()
-            .expect("postgresql URLs have a path")
-            .clear()
-            .push(&self.dbname);
+        // Encoded completely too: a raw `@` in the path would read back as
+        // part of a password that breaks the URL.
+        url.set_path(&format!("/{}", fully_encoded(&self.dbname)));
         {
             let mut q = url.query_pairs_mut();
             if self.schema != "public" {
@@ -403,9 +402,9 @@ impl Placeholder {
     }
 }
 
-/// A user or password as the userinfo of a URL: everything but RFC 3986's
-/// unreserved characters percent-encoded, `%` included.
-fn userinfo_encoded(part: &str) -> String {
+/// A user, password or database name as a part of a URL: everything but
+/// RFC 3986's unreserved characters percent-encoded, `%` included.
+fn fully_encoded(part: &str) -> String {
     const USERINFO: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
         .remove(b'-')
         .remove(b'.')
@@ -591,6 +590,20 @@ mod tests {
         assert!(!format!("{spec:?}").contains("p@ss"));
         let again = parse(&spec.to_url_with_password()).unwrap();
         assert_eq!(again, spec);
+    }
+
+    /// Found by the property tests and the fuzzer: a `%` in the password
+    /// (`%25`) and an `@` in the database name (`%40`) came back raw.
+    #[test]
+    fn every_part_reads_back_as_itself() {
+        for url in [
+            "postgresql://u:Sx%25a0@h/d",
+            "postgresql://u:p%75ss@db.example./imcp%40ssz",
+            "postgresql://u%40x:p%2F%3F%23@h/d%2Fb%20c",
+        ] {
+            let spec = parse(url).unwrap();
+            assert_eq!(parse(&spec.to_url_with_password()).unwrap(), spec, "{url}");
+        }
     }
 
     #[test]

@@ -29,9 +29,11 @@
 //!   columns `A` and `B`, primary key `_{relation}_AB_pkey`, index
 //!   `_{relation}_B_index` and two cascading foreign keys.
 //!
-//! Not modelled: `@@schema` (multiple schemas: every table is assumed to be
-//! in one schema), index sort orders, operator classes and methods, and
-//! Prisma's own validation beyond what the derivation needs.
+//! Refused rather than modelled (a [`DeriveError`]): `@@schema` (several
+//! schemas), `@@fulltext`, index arguments such as `length:`, `ops:` or
+//! `clustered:`. Words Prisma does not know at all are parse errors
+//! (`super::vocabulary`); Prisma's own validation beyond that is not
+//! repeated.
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
@@ -45,6 +47,11 @@ use super::parse::{
     Arity, Attribute, BaseType, ConfigBlock, Enum, Expr, Field, Model, ModelKind, Schema,
 };
 use super::pg::{self, PgType, Value};
+
+/// `@@schema`: Prisma's multi-schema support, which this derivation does
+/// not model.
+const MULTI_SCHEMA: &str = "@@schema (objects in several PostgreSQL schemas) is not supported: \
+     every table and enum is created in the connection's schema";
 
 /// Why a schema has no catalog: a type, field, value or relation that
 /// Prisma would reject (or that this derivation cannot map). The message
@@ -80,6 +87,11 @@ pub fn derive(schema: &Schema) -> Result<Catalog, DeriveError> {
     let mut catalog = Catalog::default();
     let mut declared = Declared::default();
     for e in &schema.enums {
+        if e.attribute("schema").is_some() {
+            return Err(DeriveError {
+                message: format!("enum {} (line {}): {MULTI_SCHEMA}", e.name, e.position.line),
+            });
+        }
         let name = ctx.db_name(mapped_name(e.attribute("map"), &e.name, || {
             format!("enum {} (line {})", e.name, e.position.line)
         })?);
@@ -476,6 +488,10 @@ impl<'a> Context<'a> {
                         self.model_error(model, "@@fulltext is not supported on PostgreSQL")
                     );
                 }
+                "schema" => return Err(self.model_error(model, MULTI_SCHEMA)),
+                // `@@map` named the table; `@@ignore` hides the model from
+                // Prisma Client only. Unknown names never get here
+                // (`super::vocabulary`).
                 _ => {}
             }
         }

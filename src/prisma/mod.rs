@@ -15,6 +15,7 @@ pub mod migrate;
 pub mod model;
 pub mod parse;
 mod pg;
+pub mod vocabulary;
 
 #[cfg(test)]
 mod tests;

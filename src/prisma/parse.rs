@@ -9,7 +9,10 @@
 //!
 //! A syntax error comes back as a [`ParseError`] with the 1-based line and
 //! column of the offending token and a message meant for the person who
-//! wrote the schema ("expected `}` to close `model User` ...").
+//! wrote the schema ("expected `}` to close `model User` ..."). So does a
+//! word Prisma does not know (`@uniq`, `@@indx`, `onDelet:`): the tree is
+//! checked against Prisma's vocabulary (`super::vocabulary`) before it is
+//! returned.
 
 use std::fmt;
 
@@ -217,6 +220,8 @@ pub struct Argument {
     pub name: Option<String>,
     /// The value.
     pub value: Expr,
+    /// Where the argument starts (at its name, when it has one).
+    pub position: Position,
 }
 
 /// A value in an argument or a property.
@@ -343,7 +348,8 @@ pub struct Property {
     pub position: Position,
 }
 
-/// Parses a `schema.prisma`.
+/// Parses a `schema.prisma`, and checks its attributes, their arguments
+/// and its datasource properties against Prisma's vocabulary.
 pub fn parse(text: &str) -> Result<Schema, ParseError> {
     let mut pairs = SchemaParser::parse(Rule::schema, text).map_err(|e| syntax_error(text, &e))?;
     let root = pairs
@@ -358,6 +364,7 @@ pub fn parse(text: &str) -> Result<Schema, ParseError> {
             _ => {}
         }
     }
+    super::vocabulary::check(&schema)?;
     Ok(schema)
 }
 
@@ -483,6 +490,7 @@ fn build_arguments(pair: Pair<'_, Rule>, text: &str) -> Result<Vec<Argument>, Pa
     pair.into_inner()
         .filter(|p| p.as_rule() == Rule::argument)
         .map(|argument| {
+            let at = position(&argument);
             let mut inner = argument.clone().into_inner();
             let arg = next_pair(&mut inner, &argument, text)?;
             if arg.as_rule() == Rule::named_argument {
@@ -495,11 +503,13 @@ fn build_arguments(pair: Pair<'_, Rule>, text: &str) -> Result<Vec<Argument>, Pa
                 Ok(Argument {
                     name: Some(name),
                     value,
+                    position: at,
                 })
             } else {
                 Ok(Argument {
                     name: None,
                     value: build_expression(arg, text)?,
+                    position: at,
                 })
             }
         })

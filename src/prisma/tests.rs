@@ -520,7 +520,11 @@ model Post {
             name: "env".into(),
             arguments: vec![parse::Argument {
                 name: None,
-                value: Expr::String("DATABASE_URL".into())
+                value: Expr::String("DATABASE_URL".into()),
+                position: parse::Position {
+                    line: 9,
+                    column: 18
+                },
             }]
         })
     );
@@ -542,7 +546,11 @@ model Post {
             name: "dbgenerated".into(),
             arguments: vec![parse::Argument {
                 name: None,
-                value: Expr::String("gen_random_uuid()".into())
+                value: Expr::String("gen_random_uuid()".into()),
+                position: parse::Position {
+                    line: 14,
+                    column: 43
+                },
             }]
         })
     );
@@ -819,4 +827,151 @@ fn index_arguments_the_derivation_does_not_model_are_errors() {
             .unwrap_or_else(|| panic!("derived {attribute}"));
         assert!(e.to_string().contains("model T"), "{attribute}: {e}");
     }
+}
+
+/// A word Prisma does not know is a parse error where it is written, never
+/// something the derivation skips (a typo would be a missing index).
+#[test]
+fn unknown_attributes_and_arguments_are_parse_errors() {
+    let model = |body: &str| format!("model User {{\n  id Int @id\n{body}\n}}\n");
+    for (text, at, says) in [
+        (
+            model("  email String @uniq"),
+            (3, 16),
+            "unknown attribute `@uniq`",
+        ),
+        (
+            model("  email String\n  @@indx([email])"),
+            (4, 3),
+            "unknown attribute `@@indx`",
+        ),
+        (
+            model("  other User? @relation(fields: [id], references: [id], onDelet: Cascade)"),
+            (3, 57),
+            "unknown argument `onDelet:` of `@relation`",
+        ),
+        (
+            model("  email String @unique(nmae: \"x\")"),
+            (3, 24),
+            "unknown argument `nmae:`",
+        ),
+        (
+            model("  email String @unique @unique"),
+            (3, 24),
+            "`@unique` is given twice",
+        ),
+        (
+            model("  email String @unique(\"x\")"),
+            (3, 24),
+            "takes no unnamed argument",
+        ),
+        (
+            model("  email String @db.VarChr(3)"),
+            (3, 16),
+            "unknown PostgreSQL native type",
+        ),
+        (
+            model("  email String @db.Text @db.VarChar(3)"),
+            (3, 25),
+            "a second native type",
+        ),
+        (
+            model("  email String @map(\"a\", name: \"b\")"),
+            (3, 26),
+            "given twice",
+        ),
+        (
+            model("  email String\n  @@index([email(sortt: Desc)])"),
+            (4, 18),
+            "unknown argument `sortt:` of a field in `@@index`",
+        ),
+        (
+            model("  @@map(\"a\")\n  @@map(\"b\")"),
+            (4, 3),
+            "`@@map` is given twice",
+        ),
+        (
+            "enum Role {\n  A @mapp(\"a\")\n}\n".to_string(),
+            (2, 5),
+            "unknown attribute `@mapp`",
+        ),
+        (
+            "enum Role {\n  A\n  @@indx([A])\n}\n".to_string(),
+            (3, 3),
+            "unknown attribute `@@indx`",
+        ),
+        (
+            "datasource db {\n  provider = \"postgresql\"\n  relationMod = \"prisma\"\n}\n"
+                .to_string(),
+            (3, 3),
+            "unknown property `relationMod`",
+        ),
+    ] {
+        let e = parse(&text)
+            .err()
+            .unwrap_or_else(|| panic!("parsed:\n{text}"));
+        assert_eq!((e.line, e.column), at, "{e}\n{text}");
+        assert!(e.message.contains(says), "{e}\n{text}");
+    }
+    // Generators take any property; every word of the rich schema is known.
+    parse("generator client {\n  provider = \"prisma-client-js\"\n  anything = \"goes\"\n}\n")
+        .unwrap_or_else(|e| panic!("{e}"));
+    parse(RICH).unwrap_or_else(|e| panic!("{e}"));
+    parse(WIDE).unwrap_or_else(|e| panic!("{e}"));
+}
+
+/// Known to Prisma but not mapped: refused by the derivation.
+#[test]
+fn multi_schema_is_refused() {
+    for text in [
+        "model T {\n  id Int @id\n  @@schema(\"other\")\n}\n",
+        "enum E {\n  A\n  @@schema(\"other\")\n}\n",
+    ] {
+        let schema = parse(text).unwrap_or_else(|e| panic!("{e}"));
+        let e = derive(&schema).err().unwrap_or_else(|| panic!("derived"));
+        assert!(e.to_string().contains("@@schema"), "{e}");
+    }
+}
+
+/// Every native type the vocabulary accepts is one the derivation maps.
+#[test]
+fn every_known_native_type_is_mapped() {
+    for native in crate::prisma::vocabulary::NATIVE_TYPES {
+        let scalar = match *native {
+            "SmallInt" | "Integer" | "Oid" => "Int",
+            "BigInt" => "BigInt",
+            "Real" | "DoublePrecision" => "Float",
+            "Decimal" | "Money" => "Decimal",
+            "Boolean" => "Boolean",
+            "Date" | "Time" | "Timetz" | "Timestamp" | "Timestamptz" => "DateTime",
+            "Json" | "JsonB" => "Json",
+            "ByteA" => "Bytes",
+            _ => "String",
+        };
+        let text = format!("model T {{\n  id Int @id\n  x {scalar} @db.{native}\n}}\n");
+        let schema = parse(&text).unwrap_or_else(|e| panic!("{e}"));
+        derive(&schema).unwrap_or_else(|e| panic!("@db.{native}: {e}"));
+    }
+}
+
+/// Every schema of the fixtures (Prisma's own validator accepts them all)
+/// is within the vocabulary.
+#[test]
+fn every_fixture_schema_parses() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let mut pending = vec![root];
+    let mut seen = 0;
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
+            let path = entry.map(|e| e.path()).unwrap_or_default();
+            if path.is_dir() {
+                pending.push(path);
+            } else if path.extension().is_some_and(|e| e == "prisma") {
+                let text = std::fs::read_to_string(&path).unwrap_or_default();
+                parse(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                seen += 1;
+            }
+        }
+    }
+    assert!(seen > 100, "{seen} schemas");
 }

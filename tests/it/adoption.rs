@@ -130,21 +130,22 @@ fn adopt_a_database_prisma_built() {
     assert_eq!(status.json()["applied"], 3, "{status}");
     assert_eq!(prod.history("public"), names, "no row added");
 
-    // A migration added after that is the only one applied.
+    // A migration added after that, generated on top of their history, is
+    // the only one applied.
+    std::fs::write(copy.join("prisma/schema.prisma"), v4()).unwrap();
     let new = run(&built, &["new", "add_nickname", "--format", "json"]);
     new.expect(0);
     let directory = copy.join(new.json()["directory"].as_str().unwrap());
-    std::fs::write(
-        directory.join("migration.sql"),
-        "-- AlterTable\nALTER TABLE \"Account\" ADD COLUMN     \"nickname\" TEXT;\n",
-    )
-    .unwrap();
-    std::fs::write(
-        directory.join("down.sql"),
-        "-- AlterTable\nALTER TABLE \"Account\" DROP COLUMN \"nickname\";\n",
-    )
-    .unwrap();
-    std::fs::write(copy.join("prisma/schema.prisma"), v4()).unwrap();
+    let read = |file: &str| std::fs::read_to_string(directory.join(file)).unwrap();
+    assert_eq!(
+        read("migration.sql"),
+        "-- AlterTable\nALTER TABLE \"Account\" ADD COLUMN     \"nickname\" TEXT;\n"
+    );
+    assert!(
+        read("down.sql").ends_with("ALTER TABLE \"Account\" DROP COLUMN \"nickname\";\n"),
+        "{}",
+        read("down.sql")
+    );
     let built = build(&copy);
     let up = run(&built, &["up", "--format", "json"]);
     up.expect(0);

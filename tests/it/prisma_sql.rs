@@ -14,6 +14,19 @@
 //! and the engine's reverse SQL (the catalogs swapped) must bring back
 //! exactly the catalog the case started from.
 //!
+//! `migrate prisma-check` and `migrate new` share the engine: before the
+//! change, `catalog::diff` agrees with the engine on whether something
+//! differs, and `prisma-check` (the binary, against the case's database)
+//! says the same; after it, both are empty and `prisma-check` passes. And
+//! cases go through the real `migrate new` binary (one of each kind, see
+//! [`THROUGH_THE_BINARY`]; all with `IMPULSE_CORPUS_BINARY=all`), each in
+//! a workspace skeleton of its own (`prisma/` with the case's history, `migration/src` as `migrate
+//! import-prisma` makes it, the local cluster in the skeleton's
+//! `.migrate/`): the `migration.sql` it writes is Prisma's create-only
+//! output byte for byte (after a header naming the notes, when there are
+//! any), its `down.sql` the engine's reverse, and a refused case writes
+//! nothing. What is applied to the databases is exactly those files.
+//!
 //! A case with a `refused.txt` is one the engine must refuse: the file
 //! names the construct. A case with a `notes.txt` lists the objects where
 //! the SQL knowingly differs from Prisma's (see `migrate::Note`); putting
@@ -32,7 +45,7 @@ use impulse_db::catalog;
 use impulse_db::prisma::{self, Catalog, migrate};
 use serde_json::{Value, json};
 
-use crate::support::{TestDb, empty_dir, make_traversable, pg};
+use crate::support::{Out, TestDb, bin, empty_dir, make_traversable, pg};
 
 /// Prisma's history table: not part of the schema it manages.
 const HISTORY: &str = "_prisma_migrations";
@@ -362,6 +375,39 @@ fn renders_the_sql_prisma_migrate_writes() {
         .collect();
 
     phase("Prisma's SQL for the change");
+    // Before the change: prisma-check fails, and the engine and
+    // catalog::diff agree that something differs. `migrate new`, end to
+    // end, writes Prisma's files.
+    let skeleton = Skeleton::new();
+    each_case(&cases, &failures, |rt, case| {
+        let i = cases.iter().position(|c| c.name == case.name).unwrap();
+        let mut found = Vec::new();
+        let from = introspect(rt, &case.db);
+        let to = derive(&case.after);
+        let engine = migrate::migration(&from, &to, &migrate::Options::default());
+        // A change the catalog does not see (a model renamed, its @@map kept).
+        let unchanged = engine.as_ref().is_ok_and(migrate::Migration::is_empty);
+        if differences(&to, &from).is_empty() != unchanged {
+            found.push(format!(
+                "catalog::diff and the engine disagree: {:#?} vs {:?}",
+                differences(&to, &from),
+                engine.as_ref().map(|m| &m.script)
+            ));
+        }
+        if !through_the_binary(case) {
+            return found;
+        }
+        let check = prisma_check(case);
+        if check.code != if unchanged { 0 } else { 1 } {
+            found.push(format!(
+                "before the change, prisma-check says otherwise than the engine:\n{check}"
+            ));
+        }
+        found.extend(skeleton.migrate_new(case, &engine, &to, &from, &prisma[i].1));
+        found
+    });
+
+    phase("prisma-check and migrate new before the change");
     // The engine's SQL, compared and applied.
     let froms: Mutex<Vec<Option<(Catalog, Catalog)>>> =
         Mutex::new((0..cases.len()).map(|_| None).collect());
@@ -412,8 +458,9 @@ fn renders_the_sql_prisma_migrate_writes() {
                 prisma_migration.as_deref().unwrap_or("(nothing)")
             ));
         }
-        if let Err(e) = case.db.psql_as_owner(&up.script) {
-            found.push(format!("the up SQL fails: {e}\n{}", up.script));
+        // What `migrate new` writes, applied.
+        if let Err(e) = case.db.psql_as_owner(&up.file()) {
+            found.push(format!("migration.sql fails: {e}\n{}", up.file()));
             return found;
         }
         froms.lock().unwrap()[i] = Some((from, to));
@@ -463,6 +510,14 @@ fn renders_the_sql_prisma_migrate_writes() {
             )),
             Err(e) => found.push(format!("after the up SQL, the engine refuses: {e}")),
         }
+        if through_the_binary(case) {
+            let check = prisma_check(case);
+            if check.code != 0 {
+                found.push(format!(
+                    "after the up SQL, prisma-check does not pass:\n{check}"
+                ));
+            }
+        }
         let down = match migrate::migration(&to, &from, &migrate::Options::default()) {
             Ok(down) => down,
             Err(refused) => {
@@ -470,8 +525,8 @@ fn renders_the_sql_prisma_migrate_writes() {
                 return found;
             }
         };
-        if let Err(e) = case.db.psql_as_owner(&down.script) {
-            found.push(format!("the down SQL fails: {e}\n{}", down.script));
+        if let Err(e) = case.db.psql_as_owner(&down.file()) {
+            found.push(format!("down.sql fails: {e}\n{}", down.file()));
             return found;
         }
         let restored = introspect(rt, &case.db);
@@ -506,6 +561,190 @@ fn renders_the_sql_prisma_migrate_writes() {
         failures.len(),
         failures.join("\n\n")
     );
+}
+
+/// The cases run through the binaries (`migrate new` in a skeleton,
+/// `migrate prisma-check` before and after the change): one of each kind
+/// of step, header and file the engine writes (`IMPULSE_CORPUS_BINARY=all`
+/// runs every case). The others are checked through the library, whose
+/// `Migration::file` is what the binary writes.
+const THROUGH_THE_BINARY: &[&str] = &[
+    "add_required_without_default",
+    "autoincrement_to_bigint",
+    "change_type_not_castable",
+    "create_table",
+    "enum_value_added_and_used",
+    "enum_value_removed_in_two_tables",
+    "foreign_key_actions",
+    "index_sort_and_types",
+    "json_bytes_bigint_decimal",
+    "long_names",
+    "many_to_many_added",
+    "model_renamed_keeps_map",
+    "refused_enum_reordered",
+];
+
+fn through_the_binary(case: &Case) -> bool {
+    std::env::var("IMPULSE_CORPUS_BINARY").is_ok_and(|v| v == "all")
+        || THROUGH_THE_BINARY.contains(&case.name.as_str())
+}
+
+/// `migrate prisma-check` (the binary) on the case's database, against
+/// `after.prisma`.
+fn prisma_check(case: &Case) -> Out {
+    case.db.run(
+        bin(env!("CARGO_BIN_EXE_migrate"))
+            .args(["prisma-check", "--format", "json", "--schema"])
+            .arg(&case.after)
+            .args(["--database-url", &case.db.url()]),
+    )
+}
+
+/// Workspace skeletons for `migrate new`: `migration/src` as `migrate
+/// import-prisma` makes it for a history with one directory `0_init`
+/// (made once), and the tests' cluster as every skeleton's local cluster
+/// (`.migrate` links to it, so that 67 skeletons do not make 67 clusters).
+struct Skeleton {
+    lib: String,
+    module: String,
+}
+
+impl Skeleton {
+    fn new() -> Skeleton {
+        let dir = empty_dir();
+        std::fs::create_dir_all(dir.join("prisma/migrations/0_init")).unwrap();
+        std::fs::create_dir_all(dir.join("migration/src")).unwrap();
+        std::fs::write(dir.join("prisma/migrations/0_init/migration.sql"), "").unwrap();
+        std::fs::copy(
+            repo().join("migration/src/lib.rs"),
+            dir.join("migration/src/lib.rs"),
+        )
+        .unwrap();
+        let out = Out::capture(
+            bin(env!("CARGO_BIN_EXE_migrate"))
+                .arg("import-prisma")
+                .current_dir(&dir),
+            &[],
+        );
+        out.expect(0);
+        let read = |p: &str| std::fs::read_to_string(dir.join(p)).unwrap();
+        Skeleton {
+            lib: read("migration/src/lib.rs"),
+            module: read("migration/src/m0_init.rs"),
+        }
+    }
+
+    /// Runs `migrate new change` in a skeleton holding the case's history
+    /// and `after.prisma`, and compares what it writes with what Prisma
+    /// writes (`prisma_migration`) and the engine's reverse.
+    fn migrate_new(
+        &self,
+        case: &Case,
+        engine: &Result<migrate::Migration, migrate::Refused>,
+        to: &Catalog,
+        from: &Catalog,
+        prisma_migration: &Option<String>,
+    ) -> Vec<String> {
+        let mut found = Vec::new();
+        let dir = empty_dir();
+        let migrations = dir.join("prisma/migrations");
+        std::fs::create_dir_all(migrations.join("0_init")).unwrap();
+        std::fs::create_dir_all(dir.join("migration/src")).unwrap();
+        for file in ["0_init/migration.sql", "migration_lock.toml"] {
+            std::fs::copy(case.migrations.join(file), migrations.join(file)).unwrap();
+        }
+        std::fs::copy(&case.after, dir.join("prisma/schema.prisma")).unwrap();
+        std::fs::write(dir.join("migration/src/lib.rs"), &self.lib).unwrap();
+        std::fs::write(dir.join("migration/src/m0_init.rs"), &self.module).unwrap();
+        std::os::unix::fs::symlink(pg().cluster.root(), dir.join(".migrate")).unwrap();
+        let out = Out::capture(
+            bin(env!("CARGO_BIN_EXE_migrate"))
+                .args(["new", "change", "--no-entities", "--format", "json"])
+                .current_dir(&dir),
+            &[],
+        );
+        let directories = || -> Vec<String> {
+            let mut names: Vec<String> = std::fs::read_dir(&migrations)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect();
+            names.sort();
+            names
+        };
+        if let Some(construct) = &case.refused {
+            let refused = out.code == 2
+                && out.json()["error"]["code"] == "prisma.cannot_generate"
+                && out.json()["error"]["message"]
+                    .as_str()
+                    .is_some_and(|m| m.contains(construct.as_str()));
+            if !refused {
+                found.push(format!(
+                    "migrate new: expected prisma.cannot_generate naming {construct}:\n{out}"
+                ));
+            }
+            if directories() != ["0_init", "migration_lock.toml"] {
+                found.push(format!(
+                    "migrate new refused, yet wrote {:?}",
+                    directories()
+                ));
+            }
+            return found;
+        }
+        let Ok(up) = engine else {
+            found.push(format!("the engine refuses, migrate new says:\n{out}"));
+            return found;
+        };
+        if up.is_empty() {
+            if out.code != 0
+                || out.json()["outcome"] != "up_to_date"
+                || directories() != ["0_init", "migration_lock.toml"]
+            {
+                found.push(format!(
+                    "nothing to migrate, yet migrate new wrote {:?}:\n{out}",
+                    directories()
+                ));
+            }
+            return found;
+        }
+        if out.code != 0 || out.json()["outcome"] != "generated" {
+            found.push(format!("migrate new failed:\n{out}"));
+            return found;
+        }
+        let Some(name) = out.json()["migration"].as_str().map(String::from) else {
+            found.push(format!("migrate new names no migration:\n{out}"));
+            return found;
+        };
+        let read = |file: &str| std::fs::read_to_string(migrations.join(&name).join(file));
+        let written = read("migration.sql").unwrap_or_default();
+        if up.notes.is_empty() {
+            if Some(&written) != prisma_migration.as_ref() {
+                found.push(format!(
+                    "migrate new's migration.sql differs from Prisma's create-only\n--- Prisma\n{}\n--- migrate new\n{written}",
+                    prisma_migration.as_deref().unwrap_or("(nothing)")
+                ));
+            }
+        } else if written != up.file() {
+            found.push(format!(
+                "migrate new's migration.sql is not the engine's file with its notes\n{written}"
+            ));
+        }
+        let down = migrate::migration(to, from, &migrate::Options::default());
+        match (down, read("down.sql")) {
+            (Ok(down), Ok(text)) if text == down.file() => {}
+            (down, text) => found.push(format!(
+                "migrate new's down.sql is not the engine's reverse: {text:?} vs {:?}",
+                down.map(|d| d.file())
+            )),
+        }
+        let lib = std::fs::read_to_string(dir.join("migration/src/lib.rs")).unwrap_or_default();
+        let module = migration::prisma::module_name(&name);
+        if !lib.contains(&format!("Box::new({module}::Migration),"))
+            || !dir.join(format!("migration/src/{module}.rs")).is_file()
+        {
+            found.push(format!("migrate new did not register {module}:\n{lib}"));
+        }
+        found
+    }
 }
 
 /// What the catalog cannot represent is named by introspection, reported

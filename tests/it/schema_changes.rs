@@ -167,30 +167,42 @@ fn new_rejects_names_that_are_not_snake_case() {
     }
 }
 
-/// The workflow of the README on a copy of the workspace: change
-/// schema.prisma, see prisma-check fail, write the migration with `migrate
-/// new`, see the old binary refuse, prisma-check pass with the rebuilt one
-/// and entities --check fail, regenerate, and the workspace compiles. It
-/// builds the copy (its own cached target directory), so it runs on its
-/// own: `scripts/test` runs it after the rest.
+/// The workflow of the README on a copy of the workspace, with no SQL
+/// written by hand: change schema.prisma and see prisma-check fail; `migrate
+/// new` writes the migration (Prisma's SQL, its reverse, the sea-orm
+/// migration, the entities); a second change before any rebuild builds on
+/// the first (`new` replays the directories on disk, not the stale
+/// binary's); the old binary refuses the other commands; rebuilt, `migrate
+/// up` applies both, and `entities --check`, `prisma-check` and `status
+/// --check` pass; `down` uses the generated `down.sql`; the workspace
+/// compiles. It builds the copy (its own cached target directory), so it
+/// runs on its own: `scripts/test` runs it after the rest.
 #[test]
 #[ignore = "builds a copy of the workspace; scripts/test runs it on its own"]
 fn walkthrough_add_a_column() {
     let copy = copy_workspace();
-    let migrate = |binary: &Path, args: &[&str]| migrate_in(&copy, binary, args, &[]);
+    let db = pg().new_db("walkthrough");
+    let migrate = |binary: &Path, args: &[&str]| migrate_in(&copy, binary, args, &db.secrets());
+    let on_db = |binary: &Path, args: &[&str]| {
+        let mut cmd = bin(binary);
+        cmd.args(args)
+            .current_dir(&copy)
+            .env("DATABASE_URL", db.url());
+        db.run(&mut cmd)
+    };
     let released = released();
 
     // 1. schema.prisma gains a field: prisma-check names it.
     let schema = copy.join("prisma/schema.prisma");
-    let text = std::fs::read_to_string(&schema).unwrap();
-    std::fs::write(
-        &schema,
-        text.replace(
-            "  name      String?\n",
-            "  name      String?\n  nickname  String?\n",
-        ),
-    )
-    .unwrap();
+    let edit = |from: &str, to: &str| {
+        let text = std::fs::read_to_string(&schema).unwrap();
+        assert!(text.contains(from), "{from}");
+        std::fs::write(&schema, text.replacen(from, to, 1)).unwrap();
+    };
+    edit(
+        "  name      String?\n",
+        "  name      String?\n  nickname  String?\n",
+    );
     let out = migrate(&released, &["prisma-check"]);
     out.expect(1);
     assert!(
@@ -198,53 +210,78 @@ fn walkthrough_add_a_column() {
             .contains("User.nickname: in schema.prisma, missing in the database"),
         "{out}"
     );
+    assert!(out.stdout.contains("cargo migrate new"), "{out}");
 
-    // 2. The migration: its directory, its SQL, its sea-orm migration.
+    // 2. The migration, generated: Prisma's SQL, its reverse, the sea-orm
+    // migration registered, the entities regenerated.
     let out = migrate(&released, &["new", "add_user_nickname", "--format", "json"]);
     out.expect(0);
+    assert_eq!(out.json()["outcome"], "generated", "{out}");
+    assert_eq!(out.json()["entities"]["written"][0], "user.rs", "{out}");
     let directory = copy.join(out.json()["directory"].as_str().unwrap());
-    assert!(
-        directory
-            .file_name()
-            .unwrap()
-            .to_str()
-            .unwrap()
-            .ends_with("_add_user_nickname")
+    let read = |dir: &Path, file: &str| std::fs::read_to_string(dir.join(file)).unwrap();
+    assert_eq!(
+        read(&directory, "migration.sql"),
+        "-- AlterTable\nALTER TABLE \"User\" ADD COLUMN     \"nickname\" TEXT;\n"
     );
-    std::fs::write(
-        directory.join("migration.sql"),
-        "-- AlterTable\nALTER TABLE \"User\" ADD COLUMN     \"nickname\" TEXT;\n",
-    )
-    .unwrap();
-    std::fs::write(
-        directory.join("down.sql"),
-        "-- AlterTable\nALTER TABLE \"User\" DROP COLUMN \"nickname\";\n",
-    )
-    .unwrap();
+    assert!(
+        read(&directory, "down.sql").ends_with("ALTER TABLE \"User\" DROP COLUMN \"nickname\";\n"),
+        "{}",
+        read(&directory, "down.sql")
+    );
     let lib = std::fs::read_to_string(copy.join("migration/src/lib.rs")).unwrap();
     assert!(lib.contains("_add_user_nickname::Migration),"), "{lib}");
+    assert!(
+        read(&copy, "entity/src/user.rs").contains("pub nickname: Option<String>,"),
+        "the entities are regenerated"
+    );
 
-    // The binary built before the new directory refuses, naming the fix.
+    // Run again before any rebuild: nothing to do, nothing written.
+    let again = migrate(&released, &["new", "again", "--format", "json"]);
+    again.expect(0);
+    assert_eq!(again.json()["outcome"], "up_to_date", "{again}");
+
+    // A second change, still with the binary built before both: it builds
+    // on the first migration, read from disk.
+    edit(
+        "  createdAt DateTime @default(now())\n",
+        "  createdAt DateTime @default(now())\n\n  @@index([nickname])\n",
+    );
+    let out = migrate(&released, &["new", "index_nickname", "--format", "json"]);
+    out.expect(0);
+    let second = copy.join(out.json()["directory"].as_str().unwrap());
+    assert_eq!(
+        read(&second, "migration.sql"),
+        "-- CreateIndex\nCREATE INDEX \"User_nickname_idx\" ON \"User\"(\"nickname\");\n"
+    );
+
+    // The binary built before the new directories refuses, naming the fix.
     let stale = migrate(&released, &["prisma-check", "--format", "json"]);
     let error = stale.error(2, "migrations.stale_binary");
     assert!(Out::hint(&error).contains("cargo migrate"), "{stale}");
 
-    // 3. Built with the new migration: prisma-check passes, entities are stale.
+    // 3. Rebuilt: up applies both, and everything agrees.
     let built = build(&copy);
-    migrate(&built, &["prisma-check"]).expect(0);
-    let out = migrate(&built, &["entities", "--check"]);
-    out.expect(1);
-    assert!(
-        out.stdout.contains("+    pub nickname: Option<String>,"),
-        "{out}"
+    let up = on_db(&built, &["up", "--no-grants", "--format", "json"]);
+    up.expect(0);
+    assert_eq!(
+        up.json()["applied"].as_array().map(Vec::len),
+        Some(3),
+        "{up}"
     );
-
-    // 4. Regenerated: up to date, twice, and everything compiles.
-    migrate(&built, &["entities"]).expect(0);
     migrate(&built, &["entities", "--check"]).expect(0);
-    let again = migrate(&built, &["entities"]);
-    again.expect(0);
-    assert!(again.stdout.contains("is up to date"), "{again}");
+    migrate(&built, &["prisma-check"]).expect(0);
+    let url = db.url();
+    migrate(&built, &["prisma-check", "--database-url", &url]).expect(0);
+    on_db(&built, &["status", "--check"]).expect(0);
+
+    // 4. down runs the generated down.sql; up again.
+    on_db(&built, &["down", "--steps", "2"]).expect(0);
+    migrate(&built, &["prisma-check", "--database-url", &url]).expect(1);
+    on_db(&built, &["up", "--no-grants"]).expect(0);
+    migrate(&built, &["prisma-check", "--database-url", &url]).expect(0);
+
+    // Everything compiles with the regenerated entities.
     build(&copy);
     migrate(&built, &["dev", "--stop"]).expect(0);
 }

@@ -373,23 +373,36 @@ fn schema_commands() {
             .args(["--database-url", &db.url()]),
     );
     snap("prisma_check_parse_error_json", &broken, Some(&db));
+}
 
+/// `migrate new` in a copy of the workspace's skeleton (`prisma/`,
+/// `migration/src`, `entity/src`), whose `.migrate/` is the tests' cluster:
+/// generated (text and JSON, and the files it writes, one with a note
+/// where it knowingly differs from Prisma), nothing to do, refused,
+/// `--empty`, and a name that is not snake_case; and `prisma-check` on
+/// the change before it.
+#[test]
+fn new_command() {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
     let workspace = empty_dir();
-    std::fs::create_dir_all(workspace.join("migration/src")).unwrap();
-    std::fs::copy(
-        repo.join("migration/src/lib.rs"),
-        workspace.join("migration/src/lib.rs"),
-    )
-    .unwrap();
-    let created = Out::capture(
-        migrate_bin().current_dir(&workspace).args([
-            "new",
-            "add_user_nickname",
-            "--format",
-            "json",
-        ]),
-        &[],
-    );
+    let copy = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "cd '{}' && tar -cf - prisma migration/src entity/src | tar -xf - -C '{}'",
+            repo.display(),
+            workspace.display()
+        ))
+        .status()
+        .expect("run sh");
+    assert!(copy.success(), "copy the skeleton");
+    std::os::unix::fs::symlink(pg().cluster.root(), workspace.join(".migrate")).unwrap();
+    let schema = workspace.join("prisma/schema.prisma");
+    let original = std::fs::read_to_string(&schema).unwrap();
+    let edit = |from: &str, to: &str| {
+        let text = std::fs::read_to_string(&schema).unwrap();
+        assert!(text.contains(from), "{from}");
+        std::fs::write(&schema, text.replacen(from, to, 1)).unwrap();
+    };
     let stamps = |text: &str| {
         let text = Regex::new(r"m\d{8}_\d{6}_")
             .unwrap()
@@ -400,19 +413,123 @@ fn schema_commands() {
             .replace_all(&text, "[timestamp]_")
             .into_owned()
     };
-    let created = Out {
-        stdout: stamps(&created.stdout),
-        stderr: stamps(&created.stderr),
-        ..created
+    let run = |args: &[&str]| {
+        let out = Out::capture(migrate_bin().current_dir(&workspace).args(args), &[]);
+        Out {
+            stdout: stamps(&out.stdout),
+            stderr: stamps(&out.stderr),
+            ..out
+        }
     };
-    snap("new_json", &created, None);
-    let invalid = Out::capture(
-        migrate_bin()
-            .current_dir(&workspace)
-            .args(["new", "Add-Nickname"]),
-        &[],
+    let newest = || {
+        let mut names: Vec<String> = std::fs::read_dir(workspace.join("prisma/migrations"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with("20"))
+            .collect();
+        names.sort();
+        let dir = workspace
+            .join("prisma/migrations")
+            .join(names.last().unwrap());
+        let read = |f: &str| std::fs::read_to_string(dir.join(f)).unwrap();
+        format!(
+            "--- migration.sql\n{}--- down.sql\n{}",
+            read("migration.sql"),
+            read("down.sql")
+        )
+    };
+
+    edit(
+        "  name      String?\n",
+        "  name      String?\n  nickname  String?\n",
     );
-    snap("new_invalid_name_text", &invalid, None);
+    snap(
+        "prisma_check_difference_text",
+        &run(&["prisma-check"]),
+        None,
+    );
+    snap(
+        "prisma_check_difference_json",
+        &run(&["prisma-check", "--format", "json"]),
+        None,
+    );
+    snap(
+        "new_generated_text",
+        &run(&["new", "add_user_nickname"]),
+        None,
+    );
+    insta::assert_snapshot!("new_generated_files", newest());
+    snap("new_up_to_date_text", &run(&["new", "again"]), None);
+    snap(
+        "new_up_to_date_json",
+        &run(&["new", "again", "--format", "json"]),
+        None,
+    );
+
+    edit("  nickname  String?\n", "");
+    edit(
+        "  createdAt DateTime @default(now())\n",
+        "  createdAt DateTime @default(now())\n  score     Int\n\n  @@index([createdAt(sort: Desc)])\n",
+    );
+    snap(
+        "new_generated_json",
+        &run(&["new", "rework_user", "--no-entities", "--format", "json"]),
+        None,
+    );
+    insta::assert_snapshot!("new_generated_json_files", newest());
+
+    // Where Prisma's own SQL would not run, the file's header says so.
+    edit(
+        "  id        Int      @id @default(autoincrement())\n",
+        "  id        BigInt   @id @default(autoincrement())\n",
+    );
+    snap(
+        "new_generated_noted_text",
+        &run(&["new", "widen_user_id", "--no-entities"]),
+        None,
+    );
+    insta::assert_snapshot!("new_generated_noted_files", newest());
+
+    // A migration newer than the binary, with a Rust step: new says it
+    // replays its SQL only.
+    let module = std::fs::read_dir(workspace.join("migration/src"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().ends_with("_add_user_nickname.rs"))
+        .unwrap();
+    let text = std::fs::read_to_string(&module).unwrap();
+    std::fs::write(
+        &module,
+        text.replacen(
+            "        Ok(())\n",
+            "        // a backfill here\n        Ok(())\n",
+            1,
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        &schema,
+        format!("{original}\nmodel Key {{\n  id String @id @db.Uuid @default(\"5f1b1c5e-0000-0000-0000-00000000000a\")\n}}\n"),
+    )
+    .unwrap();
+    snap("new_refused_text", &run(&["new", "add_key"]), None);
+    snap(
+        "new_refused_json",
+        &run(&["new", "add_key", "--format", "json"]),
+        None,
+    );
+
+    snap("new_empty_text", &run(&["new", "by_hand", "--empty"]), None);
+    snap(
+        "new_empty_json",
+        &run(&["new", "more_by_hand", "--empty", "--format", "json"]),
+        None,
+    );
+    snap(
+        "new_invalid_name_text",
+        &run(&["new", "Add-Nickname"]),
+        None,
+    );
 }
 
 /// The repository's path varies with the checkout.

@@ -76,6 +76,47 @@ impl Migration {
     pub fn is_empty(&self) -> bool {
         self.script == render::EMPTY_SCRIPT
     }
+
+    /// The file `migrate new` writes: [`Migration::migration_sql`], byte
+    /// for byte what `prisma migrate dev --create-only` writes, after a
+    /// header naming every [`Note`] when there are any (the SQL then
+    /// differs from Prisma's, on purpose, and the file says where and why).
+    pub fn file(&self) -> String {
+        if self.notes.is_empty() {
+            return self.migration_sql.clone();
+        }
+        let mut out = String::from(NOTES_HEADER);
+        for note in &self.notes {
+            out += &comment_lines(&format!("- {}: {}", note.path, note.message));
+        }
+        out += "\n";
+        out += &self.migration_sql;
+        out
+    }
+}
+
+/// How [`Migration::file`] starts when the SQL is not Prisma's own.
+const NOTES_HEADER: &str = "-- impulse-db: this SQL differs on purpose from what Prisma Migrate 7.10\n\
+                            -- writes for this change (`prisma migrate dev --create-only`):\n";
+
+/// `text` as `--` comment lines of at most 78 characters where its words
+/// allow, continuation lines indented.
+fn comment_lines(text: &str) -> String {
+    const WIDTH: usize = 78;
+    let mut out = String::new();
+    let mut line = String::from("--");
+    for (i, word) in text.split_whitespace().enumerate() {
+        if i > 0 && line.chars().count() + 1 + word.chars().count() > WIDTH {
+            out += &line;
+            out.push('\n');
+            line = String::from("--  ");
+        }
+        line.push(' ');
+        line.push_str(word);
+    }
+    out += &line;
+    out.push('\n');
+    out
 }
 
 /// A place where the rendered SQL differs from Prisma's on purpose.

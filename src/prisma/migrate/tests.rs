@@ -278,3 +278,47 @@ fn defaults_are_read_only_in_the_forms_postgres_prints() {
         );
     }
 }
+
+/// `migrate new`'s file: Prisma's own `migration.sql` when there is no
+/// note, else the same after a header naming every note.
+#[test]
+fn the_file_says_where_it_differs_from_prisma() {
+    let plain = up(
+        "model User {\n  id Int @id\n}\n",
+        "model User {\n  id Int @id\n  name String?\n}\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(plain.file(), plain.migration_sql);
+
+    let noted = up(
+        "model O {\n  id Int @id @default(autoincrement())\n}\n",
+        "model O {\n  id BigInt @id @default(autoincrement())\n}\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let file = noted.file();
+    let (header, rest) = file.split_once("\n\n").unwrap_or_else(|| panic!("{file}"));
+    assert_eq!(rest, noted.migration_sql);
+    assert!(
+        header.starts_with("-- impulse-db: this SQL differs"),
+        "{header}"
+    );
+    assert!(
+        header.contains("-- - O.id: Prisma Migrate 7.10"),
+        "{header}"
+    );
+    for line in header.lines() {
+        assert!(line.starts_with("--"), "{line}");
+        assert!(
+            line.chars().count() <= 78 || !line.trim_start_matches("-- ").contains(' '),
+            "{line}"
+        );
+    }
+    // Every word of the note is there.
+    let words: Vec<&str> = header
+        .lines()
+        .skip(2)
+        .flat_map(|l| l.trim_start_matches('-').split_whitespace())
+        .collect();
+    let expected: Vec<&str> = noted.notes[0].message.split_whitespace().collect();
+    assert_eq!(&words[2..], &expected[..]);
+}
