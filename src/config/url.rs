@@ -599,7 +599,7 @@ mod tests {
         for url in [
             "postgresql://u:Sx%25a0@h/d",
             "postgresql://u:p%75ss@db.example./imcp%40ssz",
-            "postgresql://u%40x:p%2F%3F%23@h/d%2Fb%20c",
+            "postgresql://u%40x:p%2F%3F%23@h/d%40b%20c",
         ] {
             let spec = parse(url).unwrap();
             assert_eq!(parse(&spec.to_url_with_password()).unwrap(), spec, "{url}");
