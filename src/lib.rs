@@ -57,6 +57,7 @@ pub use session::Session;
 /// cluster (the same code as `migrate dev`), the lock key, IAM signing.
 #[doc(hidden)]
 pub mod testing {
+    pub use crate::aws::https_client as aws_https_client;
     pub use crate::aws::iam::auth_token;
     pub use crate::devdb::{Cluster, make_certificates, random_token};
     pub use crate::lock::KEY_SQL;
