@@ -39,6 +39,7 @@ pub(crate) mod runner;
 pub(crate) mod secret;
 pub(crate) mod session;
 pub(crate) mod sql;
+pub(crate) mod transport;
 
 #[cfg(test)]
 mod contract_tests;

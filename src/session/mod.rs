@@ -6,11 +6,13 @@
 //! connection that never expires, and the runner's own queries go through the
 //! same pool.
 //!
-//! Before the driver connects, the network steps of [`crate::net`] (DNS,
-//! TCP) run with their own deadline, so "does not resolve", "refused" and
-//! "timed out" are told apart quickly: sqlx's pool would otherwise retry a
-//! refused connection until its deadline. Driver errors become codes with
-//! hints in [`classify`].
+//! The driver never opens a network connection itself: [`crate::transport`]
+//! resolves, connects (with `TCP_NODELAY`) and negotiates TLS, and the
+//! driver talks to that connection through a private Unix socket. So "does
+//! not resolve", "refused", "timed out" and the TLS failures are told apart
+//! quickly and by the same code as the doctor's steps, and the TCP connect
+//! is the session's own connection (no probe). Driver errors become codes
+//! with hints in [`classify`].
 
 pub mod classify;
 
@@ -22,10 +24,15 @@ use sqlx::{ConnectOptions, Row};
 
 pub use classify::{describe_db_error, query_error};
 
-use crate::config::{ConnSpec, SslMode};
+use crate::config::ConnSpec;
 use crate::error::Result;
 use crate::net;
 use crate::sql::quote_ident;
+use crate::transport::{self, Bridge, Leg};
+
+/// How long closing waits for the relay to hand the driver's goodbye to
+/// the server.
+const CLOSE_BOUND: Duration = Duration::from_secs(1);
 
 /// The `application_name` the runner announces unless the URL sets one; it
 /// is what a blocked run shows when it names the holder of the lock.
@@ -44,6 +51,8 @@ pub struct Session {
     /// The first attempt failed with a cached secret, which was fetched
     /// again (a rotation) before this session opened.
     pub credentials_refetched: bool,
+    /// The relay between the driver's Unix socket and the server.
+    bridge: Bridge,
 }
 
 /// By hand: the pool's own `Debug` would print its connect options, and
@@ -64,33 +73,39 @@ impl Session {
     /// authentication together) and prepares it.
     pub async fn open(spec: &ConnSpec, timeout: Duration) -> Result<Session> {
         let deadline = Instant::now() + timeout;
-        let addrs = net::resolve(&spec.host, spec.port, timeout).await?;
-        let left = deadline.saturating_duration_since(Instant::now());
-        net::tcp(&spec.host, spec.port, &addrs, left).await?;
-        Self::open_after_probe(
+        let leg = transport::connect(spec, timeout, timeout).await?;
+        Self::open_on(
             spec,
+            leg,
             deadline.saturating_duration_since(Instant::now()),
             timeout,
         )
         .await
     }
 
-    /// The driver's part of opening (TLS, authentication, the session),
-    /// after the caller has done the network steps itself (`migrate doctor`
-    /// times them). `configured` is the timeout to name in messages.
-    pub async fn open_after_probe(
+    /// The driver's part of opening (authentication, the session) on a leg
+    /// the caller connected and negotiated itself (`migrate doctor` times
+    /// those steps). `configured` is the timeout to name in messages.
+    pub(crate) async fn open_on(
         spec: &ConnSpec,
+        leg: Leg,
         remaining: Duration,
         configured: Duration,
     ) -> Result<Session> {
         let started = Instant::now();
         // The pool retries what it deems transient (53300 too many
-        // connections, 57P03 starting up) until its deadline and then says
-        // only "timed out". So it gets two thirds of the time, and a direct
-        // attempt the rest, to tell what the server actually answers; both
-        // fit in `remaining`.
+        // connections, 57P03 starting up; each retry a fresh leg from the
+        // bridge) until its deadline and then says only "timed out". So it
+        // gets two thirds of the time, and a direct attempt the rest, to
+        // tell what the server actually answers; both fit in `remaining`.
         let pool_budget = (remaining * 2 / 3).max(Duration::from_millis(1));
-        let options = connect_options(spec);
+        let mut bridge = Bridge::start(
+            spec,
+            leg,
+            tokio::time::Instant::now() + pool_budget,
+            configured,
+        )?;
+        let options = bridge.options(connect_options(spec));
         let pool = PgPoolOptions::new()
             .max_connections(1)
             .min_connections(0)
@@ -102,14 +117,24 @@ impl Session {
         let pool = match tokio::time::timeout(pool_budget, pool).await {
             Ok(Ok(pool)) => pool,
             Ok(Err(sqlx::Error::PoolTimedOut)) | Err(_) => {
+                if let Some(e) = bridge.take_failure() {
+                    return Err(e);
+                }
+                drop(bridge);
                 let left = remaining.saturating_sub(started.elapsed());
                 return Err(match login_once(spec, left, configured).await {
                     Err(e) => e,
                     Ok(()) => net::timed_out(&spec.host, spec.port, configured),
                 });
             }
-            Ok(Err(e)) => return Err(classify::connect_error(&e, spec, configured)),
+            Ok(Err(e)) => {
+                return Err(bridge
+                    .take_failure()
+                    .unwrap_or_else(|| classify::connect_error(&e, spec, configured)));
+            }
         };
+        // The session has its connection: nothing else may connect.
+        bridge.stop_listening();
 
         // One round trip: who we are, and, on PostgreSQL 14 and later, ask
         // the server to notice within a second when this client dies (kill
@@ -134,6 +159,7 @@ impl Session {
             schema: spec.schema.clone(),
             server_version,
             credentials_refetched: false,
+            bridge,
         })
     }
 
@@ -141,6 +167,7 @@ impl Session {
     /// released by the server.
     pub async fn close(self) {
         self.pool.close().await;
+        self.bridge.finish(CLOSE_BOUND).await;
     }
 }
 
@@ -148,35 +175,57 @@ impl Session {
 /// closes it: the server's first answer, classified. `migrate doctor` uses
 /// it to tell TLS, authentication and database problems apart.
 pub async fn login_once(spec: &ConnSpec, remaining: Duration, configured: Duration) -> Result<()> {
+    let deadline = Instant::now() + remaining;
+    let leg = transport::connect(spec, remaining, configured).await?;
+    login_on(
+        spec,
+        leg,
+        deadline.saturating_duration_since(Instant::now()),
+        configured,
+    )
+    .await
+}
+
+/// [`login_once`] on a leg the caller connected and negotiated itself.
+pub(crate) async fn login_on(
+    spec: &ConnSpec,
+    leg: Leg,
+    remaining: Duration,
+    configured: Duration,
+) -> Result<()> {
     use sqlx::Connection;
-    let options = connect_options(spec);
+    let bridge = Bridge::start(
+        spec,
+        leg,
+        tokio::time::Instant::now() + remaining,
+        configured,
+    )?;
+    let options = bridge.options(connect_options(spec));
     match tokio::time::timeout(remaining, sqlx::PgConnection::connect_with(&options)).await {
         Ok(Ok(conn)) => {
-            let _ = conn.close().await;
+            let _ = tokio::time::timeout(CLOSE_BOUND, conn.close()).await;
+            bridge.finish(CLOSE_BOUND).await;
             Ok(())
         }
-        Ok(Err(e)) => Err(classify::connect_error(&e, spec, configured)),
+        Ok(Err(e)) => Err(bridge
+            .take_failure()
+            .unwrap_or_else(|| classify::connect_error(&e, spec, configured))),
         Err(_) => Err(net::timed_out(&spec.host, spec.port, configured)),
     }
 }
 
 /// The driver's options, built from the parsed URL (never from the URL text,
-/// so that Prisma's parameters cannot confuse the driver). `PgConnectOptions`
-/// derives `Debug` with the password in it: never log the value.
+/// so that Prisma's parameters cannot confuse the driver), for the bridge
+/// ([`Bridge::options`] points them at its socket, in clear text: TLS is
+/// the transport's). `PgConnectOptions` derives `Debug` with the password in
+/// it: never log the value.
 fn connect_options(spec: &ConnSpec) -> PgConnectOptions {
     let mut options = PgConnectOptions::new_without_pgpass()
         .host(&spec.host)
         .port(spec.port)
         .username(&spec.user)
         .database(&spec.dbname)
-        .ssl_mode(match spec.sslmode {
-            SslMode::Disable => PgSslMode::Disable,
-            SslMode::Allow => PgSslMode::Allow,
-            SslMode::Prefer => PgSslMode::Prefer,
-            SslMode::Require => PgSslMode::Require,
-            SslMode::VerifyCa => PgSslMode::VerifyCa,
-            SslMode::VerifyFull => PgSslMode::VerifyFull,
-        })
+        .ssl_mode(PgSslMode::Disable)
         .application_name(spec.application_name.as_deref().unwrap_or(APPLICATION_NAME))
         .options([("search_path", quote_ident(&spec.schema))])
         // Statements may carry role passwords (`grant --sync-password`):
@@ -189,9 +238,6 @@ fn connect_options(spec: &ConnSpec) -> PgConnectOptions {
     }
     if let Some(password) = &spec.password {
         options = options.password(password.expose());
-    }
-    if let Some(cert) = &spec.sslrootcert {
-        options = options.ssl_root_cert(cert);
     }
     options
 }
