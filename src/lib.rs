@@ -60,8 +60,10 @@ pub use session::Session;
 pub mod testing {
     pub use crate::aws::https_client as aws_https_client;
     pub use crate::aws::iam::auth_token;
+    pub use crate::config::ConnSpec;
     pub use crate::devdb::{Cluster, make_certificates, random_token};
     pub use crate::lock::KEY_SQL;
+    pub use crate::session::classify::connect_error as classify_connect_error;
 }
 
 use clap::Parser;

@@ -577,7 +577,13 @@ async fn accept_loop(
                 }
             },
         };
-        let relay = tokio::spawn(relay(client, leg));
+        let relay = tokio::spawn(relay(
+            client,
+            leg,
+            spec.clone(),
+            configured,
+            failure.clone(),
+        ));
         if let Ok(mut relays) = relays.lock() {
             relays.retain(|r| !r.is_finished());
             relays.push(relay);
@@ -632,15 +638,33 @@ fn local_socket_error(path: &Path, e: &io::Error) -> Error {
 }
 
 /// Copies both ways until either side closes, then closes the other. The
-/// bytes are never looked at.
-async fn relay(client: UnixStream, leg: Leg) {
-    match leg.stream {
+/// bytes are never looked at. A failed read from the server (a TLS error,
+/// a reset) is kept as the bridge's failure, as the driver would have
+/// reported it: the driver itself only sees its socket close.
+async fn relay(
+    client: UnixStream,
+    leg: Leg,
+    spec: ConnSpec,
+    configured: Duration,
+    failure: Arc<Mutex<Option<Error>>>,
+) {
+    let lost = match leg.stream {
         Stream::Plain(server) => pump(client, server).await,
         Stream::Tls(server) => pump(client, *server).await,
+    };
+    if let Some(e) = lost
+        && let Ok(mut slot) = failure.lock()
+    {
+        slot.get_or_insert_with(|| classify::connect_error(&sqlx::Error::Io(e), &spec, configured));
     }
 }
 
-async fn pump<S: AsyncRead + AsyncWrite + Unpin>(client: UnixStream, server: S) {
+/// The relay proper; returns the error that ended reading from the
+/// server, if one did.
+async fn pump<S: AsyncRead + AsyncWrite + Unpin>(
+    client: UnixStream,
+    server: S,
+) -> Option<io::Error> {
     const CLOSE_BOUND: Duration = Duration::from_secs(1);
     let (mut from_client, mut to_client) = client.into_split();
     let (mut from_server, mut to_server) = tokio::io::split(server);
@@ -648,14 +672,33 @@ async fn pump<S: AsyncRead + AsyncWrite + Unpin>(client: UnixStream, server: S) 
         let _ = tokio::io::copy(&mut from_client, &mut to_server).await;
         // TLS close_notify and FIN; bounded, the server may be gone.
         let _ = tokio::time::timeout(CLOSE_BOUND, to_server.shutdown()).await;
+        None
     };
     let down = async {
-        let _ = tokio::io::copy(&mut from_server, &mut to_client).await;
+        let mut lost = None;
+        // Read errors are the server's; write errors (the driver went
+        // away) end the relay like an orderly close.
+        let mut buf = vec![0u8; 16 * 1024];
+        loop {
+            match from_server.read(&mut buf).await {
+                Ok(0) => break,
+                Ok(n) => {
+                    if to_client.write_all(&buf[..n]).await.is_err() {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    lost = Some(e);
+                    break;
+                }
+            }
+        }
         let _ = tokio::time::timeout(CLOSE_BOUND, to_client.shutdown()).await;
+        lost
     };
     tokio::select! {
-        () = up => {}
-        () = down => {}
+        lost = up => lost,
+        lost = down => lost,
     }
 }
 
@@ -790,5 +833,48 @@ mod tests {
                 .expect("the relay ends when the client closes")
                 .unwrap();
         }
+    }
+
+    #[tokio::test]
+    async fn the_relay_ends_when_the_server_closes() {
+        // A server that says one thing after a declined SSLRequest, then
+        // hangs up.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            let (mut s, _) = listener.accept().await.unwrap();
+            let _ = s.write_all(b"bye").await;
+        });
+        let spec = spec(port, SslMode::Disable);
+        let b = Duration::from_secs(5);
+        let leg = connect(&spec, b, b).await.unwrap();
+        let bridge = Bridge::start(&spec, leg, Instant::now() + b, b).unwrap();
+        let mut client = UnixStream::connect(bridge.dir.join(format!(".s.PGSQL.{port}")))
+            .await
+            .unwrap();
+        let mut got = Vec::new();
+        tokio::time::timeout(Duration::from_secs(2), client.read_to_end(&mut got))
+            .await
+            .expect("the client sees the server's close")
+            .unwrap();
+        assert_eq!(got, b"bye");
+        tokio::time::timeout(
+            Duration::from_secs(2),
+            bridge.finish(Duration::from_secs(2)),
+        )
+        .await
+        .unwrap();
+        assert!(bridge_dir_gone(port));
+    }
+
+    fn bridge_dir_gone(port: u16) -> bool {
+        let prefix = format!("impulse-db-{}-", std::process::id());
+        let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+            return true;
+        };
+        !entries.flatten().any(|e| {
+            e.file_name().to_string_lossy().starts_with(&prefix)
+                && e.path().join(format!(".s.PGSQL.{port}")).exists()
+        })
     }
 }

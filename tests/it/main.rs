@@ -16,3 +16,4 @@ mod runner;
 mod schema_changes;
 mod snapshots;
 mod support;
+mod transport;
