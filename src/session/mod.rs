@@ -136,11 +136,13 @@ impl Session {
         // The session has its connection: nothing else may connect.
         bridge.stop_listening();
 
-        // One round trip: who we are, and, on PostgreSQL 14 and later, ask
-        // the server to notice within a second when this client dies (kill
-        // -9, a lost network) so that a dead run's transaction and lock are
-        // released instead of lingering until the statement ends.
-        let row = sqlx::query(
+        // Who we are, and, on PostgreSQL 14 and later, ask the server to
+        // notice within a second when this client dies (kill -9, a lost
+        // network) so that a dead run's transaction and lock are released
+        // instead of lingering until the statement ends. A simple query:
+        // one round trip, where a prepared statement takes two (and the
+        // pool's check of the connection on release one more).
+        let row = sqlx::raw_sql(
             "SELECT current_database()::text, current_setting('server_version_num')::int4, \
              CASE WHEN current_setting('server_version_num')::int >= 140000 \
                   THEN set_config('client_connection_check_interval', '1000', false) END",
