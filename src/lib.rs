@@ -52,6 +52,7 @@ pub(crate) mod scaffold;
 pub(crate) mod secret;
 pub(crate) mod session;
 pub(crate) mod sql;
+pub(crate) mod transport;
 pub(crate) mod workspace;
 
 #[cfg(test)]
@@ -71,9 +72,12 @@ pub use session::Session;
 /// cluster (the same code as `migrate dev`), the lock key, IAM signing.
 #[doc(hidden)]
 pub mod testing {
+    pub use crate::aws::https_client as aws_https_client;
     pub use crate::aws::iam::auth_token;
+    pub use crate::config::ConnSpec;
     pub use crate::devdb::{Cluster, make_certificates, random_token};
     pub use crate::lock::KEY_SQL;
+    pub use crate::session::classify::connect_error as classify_connect_error;
 }
 
 use clap::Parser;

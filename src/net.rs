@@ -1,9 +1,12 @@
 //! The network steps of reaching a database: DNS, then TCP.
 //!
-//! Both the session opener and `migrate doctor` call these, so the same
-//! failure has the same code and words wherever it shows up. Each step has
-//! its own bound; the caller decides how much of its budget a step gets
-//! (the doctor times each step and records it).
+//! Both the session opener ([`crate::transport`]) and `migrate doctor` call
+//! these, so the same failure has the same code and words wherever it shows
+//! up. Each step has its own bound; the caller decides how much of its
+//! budget a step gets (the doctor times each step and records it). The
+//! stream [`tcp`] returns is the session's connection, with `TCP_NODELAY`
+//! set: PostgreSQL's protocol is small writes that wait for an answer, the
+//! worst case for Nagle's algorithm.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -40,7 +43,8 @@ fn unresolved(host: &str, detail: &str) -> Error {
 }
 
 /// Connects to the first of `addrs` that accepts, waiting at most `bound`
-/// in all. `host` and `port` name the endpoint in messages.
+/// in all, and sets `TCP_NODELAY`. `host` and `port` name the endpoint in
+/// messages.
 pub async fn tcp(
     host: &str,
     port: u16,
@@ -51,7 +55,16 @@ pub async fn tcp(
     let mut refused = None;
     for addr in addrs {
         match tokio::time::timeout_at(deadline, TcpStream::connect(addr)).await {
-            Ok(Ok(stream)) => return Ok((*addr, stream)),
+            Ok(Ok(stream)) => {
+                stream.set_nodelay(true).map_err(|e| {
+                    Error::new(
+                        Code::NetworkError,
+                        format!("cannot set TCP_NODELAY on the connection to {host}:{port}: {e}"),
+                        "check the network path to the database; run `migrate doctor` for a diagnosis",
+                    )
+                })?;
+                return Ok((*addr, stream));
+            }
             Ok(Err(e)) => refused = Some(e),
             Err(_) => return Err(timed_out(host, port, bound)),
         }

@@ -12,6 +12,7 @@ use std::time::Duration;
 use crate::catalog::Difference;
 use crate::config::{SecretRef, SslMode, Which};
 use crate::error::Error;
+use crate::transport::Tls;
 
 /// Everything the doctor learnt in one run.
 #[derive(Debug, Clone)]
@@ -54,8 +55,12 @@ pub struct ConnectionFacts {
     pub secret: Option<Timed<SecretStep>>,
     pub dns: Option<Timed<Result<Vec<SocketAddr>, Error>>>,
     pub tcp: Option<Timed<Result<SocketAddr, Error>>>,
-    /// TLS, authentication and database, as the driver's one login
-    /// answered them.
+    /// `tls`: what the TLS step on that TCP connection negotiated (the
+    /// SSLRequest and handshake `sslmode` asks for), or why it failed.
+    pub tls: Option<Timed<Result<Tls, Error>>>,
+    /// Authentication and database, as the driver's login on the
+    /// negotiated connection answered them (a server that refuses clear
+    /// text says so here: `tls.required`).
     pub login: Option<Timed<Result<(), Error>>>,
     /// What the connection resolved to, once it did.
     pub target: Option<Target>,

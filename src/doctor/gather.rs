@@ -2,8 +2,10 @@
 //! network, the server and the catalog, and write down what they answered.
 //!
 //! Each connection is walked step by step (`config`, `url`, `secret`,
-//! `dns`, `tcp`, then one login for `tls`, `auth`, `database`); each network
-//! step has its own bound and the whole run has a deadline. A failed step
+//! `dns`, `tcp`, `tls`, then one login for `auth` and `database`) on one
+//! connection: the TCP connection the `tcp` step opens is the one the TLS
+//! step negotiates and the driver logs in on. Each network step has its own
+//! bound and the whole run has a deadline. A failed step
 //! ends the walk of its connection. Nothing is concluded here, and nothing
 //! is ever changed: other secret versions are only tried, the role is
 //! looked up in `pg_roles`, and the schema the migrations define is built
@@ -23,7 +25,7 @@ use crate::grants::{self, Kind, WhenAppIsOwner};
 use crate::migrations::{self, Known};
 use crate::session::{self, Session};
 use crate::sql::quote_ident;
-use crate::{catalog, history, lock, net, runner};
+use crate::{catalog, history, lock, net, runner, transport};
 
 /// A connection walked, and the session kept open when the catalog checks
 /// need it.
@@ -83,6 +85,7 @@ impl Walk<'_> {
             secret: None,
             dns: None,
             tcp: None,
+            tls: None,
             login: None,
             target: None,
         };
@@ -188,21 +191,37 @@ impl Walk<'_> {
             return walked(facts);
         };
         let t = Instant::now();
-        let tcp = net::tcp(&spec.host, spec.port, &addrs, self.remaining())
-            .await
-            .map(|(addr, _stream)| addr);
-        let connected = tcp.is_ok();
-        facts.tcp = Some(Timed::new(tcp, t.elapsed()));
-        if !connected {
-            return walked(facts);
-        }
+        let tcp = net::tcp(&spec.host, spec.port, &addrs, self.remaining()).await;
+        let (addr, stream) = match tcp {
+            Ok(connected) => connected,
+            Err(e) => {
+                facts.tcp = Some(Timed::new(Err(e), t.elapsed()));
+                return walked(facts);
+            }
+        };
+        facts.tcp = Some(Timed::new(Ok(addr), t.elapsed()));
 
-        // tls, auth, database: one driver connection. A session is kept
+        // tls: what sslmode asks for, on that connection.
+        let t = Instant::now();
+        let negotiated = transport::negotiate(stream, &spec, self.remaining(), self.step).await;
+        let leg = match negotiated {
+            Ok(leg) => {
+                facts.tls = Some(Timed::new(Ok(leg.tls()), t.elapsed()));
+                leg
+            }
+            Err(e) => {
+                facts.tls = Some(Timed::new(Err(e), t.elapsed()));
+                return walked(facts);
+            }
+        };
+
+        // auth, database: the driver's login on it. A session is kept
         // only where the catalog checks need one.
         let t = Instant::now();
         let (login, session) = if need_session {
-            match Session::open_after_probe(
+            match Session::open_on(
                 &spec,
+                leg,
                 self.remaining(),
                 self.step,
                 Some(self.lock_wait()),
@@ -214,7 +233,7 @@ impl Walk<'_> {
             }
         } else {
             (
-                session::login_once(&spec, self.remaining(), self.step).await,
+                session::login_on(&spec, leg, self.remaining(), self.step).await,
                 None,
             )
         };

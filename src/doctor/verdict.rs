@@ -15,6 +15,7 @@ use super::facts::*;
 use super::{Check, Diagnosis, Status};
 use crate::config::SslMode;
 use crate::error::{Code, Error};
+use crate::transport::Tls;
 
 /// The steps of one connection after `url`.
 const AFTER_URL: [&str; 6] = ["secret", "dns", "tcp", "tls", "auth", "database"];
@@ -261,23 +262,34 @@ fn connection(v: &mut Verdict, c: &ConnectionFacts, explained: bool) {
         }
         Ok(addr) => v.pass(name, "tcp", tcp.elapsed, format!("connected to {addr}")),
     }
+    let Some(tls) = c.tls.as_ref() else {
+        return;
+    };
+    let negotiated = match &tls.outcome {
+        Err(e) => {
+            v.fail(name, "tls", tls.elapsed, e);
+            v.skip(name, &AFTER_URL[4..], "no TLS session");
+            return;
+        }
+        Ok(negotiated) => *negotiated,
+    };
     let Some(login) = c.login.as_ref() else {
         return;
     };
-    let (tls_status, tls_note, tls_hint) = tls_check(target.sslmode, &target.host);
-    let tls = |v: &mut Verdict| {
+    let (tls_status, tls_note, tls_hint) = tls_check(target.sslmode, &target.host, negotiated);
+    let tls_passed = |v: &mut Verdict| {
         v.record(
             name,
             "tls",
-            login.elapsed,
+            tls.elapsed,
             tls_status,
-            tls_note,
+            tls_note.clone(),
             tls_hint.clone(),
         );
     };
     match &login.outcome {
         Ok(()) => {
-            tls(v);
+            tls_passed(v);
             v.pass(
                 name,
                 "auth",
@@ -291,12 +303,13 @@ fn connection(v: &mut Verdict, c: &ConnectionFacts, explained: bool) {
                 format!("database \"{}\"", target.dbname),
             );
         }
-        Err(e) if failed_before_login(e.code) => {
+        // The server refuses the clear-text session: the TLS step's fault.
+        Err(e) if refused_tls(e.code) => {
             v.fail(name, "tls", login.elapsed, e);
             v.skip(name, &["auth", "database"], "no TLS session");
         }
-        Err(e) if refused_login(e.code) => {
-            tls(v);
+        Err(e) if refused_login(e.code) || lost_in_login(e.code) => {
+            tls_passed(v);
             if e.code == Code::AuthPasswordMismatch && explained {
                 // Explained later, with the secret's other versions and the catalog.
                 v.record(
@@ -314,7 +327,7 @@ fn connection(v: &mut Verdict, c: &ConnectionFacts, explained: bool) {
             v.skip(name, &["database"], "not logged in");
         }
         Err(e) => {
-            tls(v);
+            tls_passed(v);
             v.pass(
                 name,
                 "auth",
@@ -326,16 +339,21 @@ fn connection(v: &mut Verdict, c: &ConnectionFacts, explained: bool) {
     }
 }
 
-/// Failures of the transport, before the server judged the credentials.
-fn failed_before_login(code: Code) -> bool {
+/// TLS failures a login can still report (the server's `no encryption`
+/// refusal; the others come from the TLS step itself).
+fn refused_tls(code: Code) -> bool {
     matches!(
         code,
-        Code::TlsRequired
-            | Code::TlsUnavailable
-            | Code::TlsVerifyFailed
-            | Code::NetworkTimeout
-            | Code::NetworkRefused
-            | Code::NetworkError
+        Code::TlsRequired | Code::TlsUnavailable | Code::TlsVerifyFailed
+    )
+}
+
+/// The connection failed during the login, after TLS: nothing the server
+/// said about the credentials.
+fn lost_in_login(code: Code) -> bool {
+    matches!(
+        code,
+        Code::NetworkTimeout | Code::NetworkRefused | Code::NetworkError
     )
 }
 
@@ -353,28 +371,53 @@ fn refused_login(code: Code) -> bool {
     )
 }
 
-fn tls_check(mode: SslMode, host: &str) -> (Status, &'static str, Option<String>) {
-    let note = match mode {
-        SslMode::VerifyFull => "TLS, certificate and host name verified",
-        SslMode::VerifyCa => "TLS, certificate verified (not the host name)",
-        SslMode::Require => "TLS, certificate not verified (sslmode=require)",
-        SslMode::Prefer | SslMode::Allow => "TLS if the server offers it, not verified",
-        SslMode::Disable => "no TLS (sslmode=disable)",
-    };
-    let verified = matches!(mode, SslMode::VerifyCa | SslMode::VerifyFull);
-    if mode == SslMode::Disable || (!verified && !crate::config::url::is_local_host(host)) {
-        (
+/// The `tls` check of a negotiated connection: what protects it, and a
+/// warning when nothing does, or when nothing verifies who answers for a
+/// host that is not this machine (anyone on the network path could pose as
+/// the database and ask for the password in clear text).
+fn tls_check(mode: SslMode, host: &str, negotiated: Tls) -> (Status, String, Option<String>) {
+    let verify_full =
+        || Some("use sslmode=verify-full with the RDS CA bundle (sslrootcert)".into());
+    match negotiated {
+        Tls::Encrypted { protocol } => {
+            let checked = match mode {
+                SslMode::VerifyFull => "certificate and host name verified",
+                SslMode::VerifyCa => "certificate verified (not the host name)",
+                SslMode::Require => "certificate not verified (sslmode=require)",
+                SslMode::Prefer | SslMode::Allow | SslMode::Disable => {
+                    "certificate not verified (sslmode=prefer)"
+                }
+            };
+            let verified = matches!(mode, SslMode::VerifyCa | SslMode::VerifyFull);
+            if verified || crate::config::url::is_local_host(host) {
+                (Status::Pass, format!("{protocol}, {checked}"), None)
+            } else {
+                (
+                    Status::Warn,
+                    format!("{protocol}, {checked}"),
+                    Some(
+                        "use sslmode=verify-full with the RDS CA bundle (sslrootcert): without \
+                         verification anyone on the network path can pose as the database and \
+                         ask for the password in clear text"
+                            .into(),
+                    ),
+                )
+            }
+        }
+        Tls::NotRequested => (
             Status::Warn,
-            note,
+            format!("no TLS (sslmode={})", mode.as_str()),
+            verify_full(),
+        ),
+        Tls::Declined => (
+            Status::Warn,
+            "no TLS: the server does not offer it (sslmode=prefer)".into(),
             Some(
-                "use sslmode=verify-full with the RDS CA bundle (sslrootcert): without \
-                 verification anyone on the network path can pose as the database and ask for \
-                 the password in clear text"
+                "turn TLS on at the server (ssl = on), then use sslmode=verify-full with its CA \
+                 (sslrootcert)"
                     .into(),
             ),
-        )
-    } else {
-        (Status::Pass, note, None)
+        ),
     }
 }
 

@@ -6,11 +6,13 @@
 //! connection that never expires, and the runner's own queries go through the
 //! same pool.
 //!
-//! Before the driver connects, the network steps of [`crate::net`] (DNS,
-//! TCP) run with their own deadline, so "does not resolve", "refused" and
-//! "timed out" are told apart quickly: sqlx's pool would otherwise retry a
-//! refused connection until its deadline. Driver errors become codes with
-//! hints in [`classify`].
+//! The driver never opens a network connection itself: [`crate::transport`]
+//! resolves, connects (with `TCP_NODELAY`) and negotiates TLS, and the
+//! driver talks to that connection through a private Unix socket. So "does
+//! not resolve", "refused", "timed out" and the TLS failures are told apart
+//! quickly and by the same code as the doctor's steps, and the TCP connect
+//! is the session's own connection (no probe). Driver errors become codes
+//! with hints in [`classify`].
 //!
 //! Every session the tool opens bounds its waits for other sessions' locks:
 //! the prep round trip sets `lock_timeout` for the session (`--lock-timeout`,
@@ -34,10 +36,15 @@ pub use classify::{
     LOCK_NOT_AVAILABLE, db_lock_blocked, db_sqlstate, describe_db_error, query_error,
 };
 
-use crate::config::{ConnSpec, SslMode};
-use crate::error::{Code, Error, Result};
+use crate::config::ConnSpec;
+use crate::error::Result;
 use crate::net;
-use crate::sql::quote_ident;
+use crate::sql::{quote_ident, quote_literal};
+use crate::transport::{self, Bridge, Leg};
+
+/// How long closing waits for the relay to hand the driver's goodbye to
+/// the server.
+const CLOSE_BOUND: Duration = Duration::from_secs(1);
 
 /// The `application_name` the runner announces unless the URL sets one; it
 /// is what a blocked run shows when it names the holder of the lock.
@@ -87,7 +94,9 @@ pub struct Session {
     spec: ConnSpec,
     /// The second connection that watches this one's lock waits, opened on
     /// first need; `None` inside when it could not be opened.
-    observer: tokio::sync::OnceCell<Option<PgPool>>,
+    observer: tokio::sync::OnceCell<Option<Box<Session>>>,
+    /// The relay between the driver's Unix socket and the server.
+    bridge: Bridge,
 }
 
 /// By hand: the pool's own `Debug` would print its connect options, and
@@ -129,34 +138,43 @@ impl Session {
                 spec.sslmode.as_str()
             );
         }
-        let deadline = Instant::now().checked_add(timeout);
-        let left = |deadline: Option<Instant>| {
-            deadline.map_or(timeout, |d| d.saturating_duration_since(Instant::now()))
-        };
-        let addrs = net::resolve(&spec.host, spec.port, timeout).await?;
-        net::tcp(&spec.host, spec.port, &addrs, left(deadline)).await?;
-        Self::open_after_probe(spec, left(deadline), timeout, lock_timeout).await
+        let deadline = Instant::now() + timeout;
+        let leg = transport::connect(spec, timeout, timeout).await?;
+        Self::open_on(
+            spec,
+            leg,
+            deadline.saturating_duration_since(Instant::now()),
+            timeout,
+            lock_timeout,
+        )
+        .await
     }
 
-    /// The driver's part of opening (TLS, authentication, the session),
-    /// after the caller has done the network steps itself (`migrate doctor`
-    /// times them). `configured` is the timeout to name in messages;
+    /// The driver's part of opening (authentication, the session) on a leg
+    /// the caller connected and negotiated itself (`migrate doctor` times
+    /// those steps). `configured` is the timeout to name in messages;
     /// `lock_timeout` is the session's (`None`: the server's is kept).
-    pub async fn open_after_probe(
+    pub(crate) async fn open_on(
         spec: &ConnSpec,
+        leg: Leg,
         remaining: Duration,
         configured: Duration,
         lock_timeout: Option<Duration>,
     ) -> Result<Session> {
         let started = Instant::now();
-        check_root_cert(spec)?;
         // The pool retries what it deems transient (53300 too many
-        // connections, 57P03 starting up) until its deadline and then says
-        // only "timed out". So it gets two thirds of the time, and a direct
-        // attempt the rest, to tell what the server actually answers; both
-        // fit in `remaining`.
+        // connections, 57P03 starting up; each retry a fresh leg from the
+        // bridge) until its deadline and then says only "timed out". So it
+        // gets two thirds of the time, and a direct attempt the rest, to
+        // tell what the server actually answers; both fit in `remaining`.
         let pool_budget = (remaining * 2 / 3).max(Duration::from_millis(1));
-        let options = connect_options(spec);
+        let mut bridge = Bridge::start(
+            spec,
+            leg,
+            tokio::time::Instant::now() + pool_budget,
+            configured,
+        )?;
+        let options = bridge.options(connect_options(spec));
         let pool = PgPoolOptions::new()
             .max_connections(1)
             .min_connections(0)
@@ -168,28 +186,45 @@ impl Session {
         let pool = match tokio::time::timeout(pool_budget, pool).await {
             Ok(Ok(pool)) => pool,
             Ok(Err(sqlx::Error::PoolTimedOut)) | Err(_) => {
+                if let Some(e) = bridge.take_failure() {
+                    return Err(e);
+                }
+                drop(bridge);
                 let left = remaining.saturating_sub(started.elapsed());
                 return Err(match login_once(spec, left, configured).await {
                     Err(e) => e,
                     Ok(()) => net::timed_out(&spec.host, spec.port, configured),
                 });
             }
-            Ok(Err(e)) => return Err(classify::connect_error(&e, spec, configured)),
+            Ok(Err(e)) => {
+                return Err(bridge
+                    .take_failure()
+                    .unwrap_or_else(|| classify::connect_error(&e, spec, configured)));
+            }
         };
+        // The session has its connection: nothing else may connect.
+        bridge.stop_listening();
 
-        // One round trip: who we are; on PostgreSQL 14 and later, ask the
-        // server to notice within a second when this client dies (kill -9,
-        // a lost network) so that a dead run's transaction and lock are
-        // released instead of lingering until the statement ends; and the
-        // bound on every lock wait of this session's statements.
-        let row = sqlx::query(
+        // Who we are, and, on PostgreSQL 14 and later, ask the server to
+        // notice within a second when this client dies (kill -9, a lost
+        // network) so that a dead run's transaction and lock are released
+        // instead of lingering until the statement ends. A simple query:
+        // one round trip, where a prepared statement takes two (and the
+        // pool's check of the connection on release one more).
+        let row = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
             "SELECT current_database()::text, current_setting('server_version_num')::int4, \
              pg_backend_pid(), \
              CASE WHEN current_setting('server_version_num')::int >= 140000 \
                   THEN set_config('client_connection_check_interval', '1000', false) END, \
-             CASE WHEN $1::text IS NOT NULL THEN set_config('lock_timeout', $1, false) END",
-        )
-        .bind(lock_timeout.map(pg_millis))
+             {}",
+            lock_timeout.map_or_else(
+                || "NULL".to_string(),
+                |t| format!(
+                    "set_config('lock_timeout', {}, false)",
+                    quote_literal(&pg_millis(t))
+                )
+            )
+        )))
         .fetch_one(&pool)
         .await
         .map_err(|e| query_error(&e, "prepare the session"))?;
@@ -212,6 +247,7 @@ impl Session {
             ),
             spec: spec.clone(),
             observer: tokio::sync::OnceCell::new(),
+            bridge,
         })
     }
 
@@ -259,38 +295,31 @@ impl Session {
             .get_or_init(|| async {
                 let mut spec = self.spec.clone();
                 spec.application_name = Some(OBSERVER_APPLICATION_NAME.to_string());
-                let options = connect_options(&spec);
-                let pool = PgPoolOptions::new()
-                    .max_connections(1)
-                    .min_connections(0)
-                    .acquire_timeout(OBSERVER_CONNECT)
-                    .idle_timeout(None)
-                    .max_lifetime(None)
-                    .test_before_acquire(false)
-                    .connect_with(options);
-                match tokio::time::timeout(OBSERVER_CONNECT, pool).await {
-                    Ok(Ok(pool)) => Some(pool),
-                    Ok(Err(e)) => {
-                        tracing::debug!("the observer connection failed: {e}");
-                        None
-                    }
-                    Err(_) => {
-                        tracing::debug!("the observer connection timed out");
+                // A session of its own, through the transport like every
+                // other; it leaves the server's lock_timeout alone.
+                let opened: std::pin::Pin<Box<dyn Future<Output = Result<Session>> + Send + '_>> =
+                    Box::pin(Session::open_bounded(&spec, OBSERVER_CONNECT, None));
+                match opened.await {
+                    Ok(observer) => Some(Box::new(observer)),
+                    Err(e) => {
+                        tracing::debug!("the observer connection failed: {}", e.message);
                         None
                     }
                 }
             })
             .await
             .as_ref()
+            .map(|observer| &observer.pool)
     }
 
     /// Closes the connection (and the observer) politely; a session lock
     /// still held is released by the server.
     pub async fn close(self) {
-        if let Some(Some(observer)) = self.observer.get() {
-            observer.close().await;
+        if let Some(Some(observer)) = self.observer.into_inner() {
+            Box::pin(observer.close()).await;
         }
         self.pool.close().await;
+        self.bridge.finish(CLOSE_BOUND).await;
     }
 }
 
@@ -298,55 +327,57 @@ impl Session {
 /// closes it: the server's first answer, classified. `migrate doctor` uses
 /// it to tell TLS, authentication and database problems apart.
 pub async fn login_once(spec: &ConnSpec, remaining: Duration, configured: Duration) -> Result<()> {
+    let deadline = Instant::now() + remaining;
+    let leg = transport::connect(spec, remaining, configured).await?;
+    login_on(
+        spec,
+        leg,
+        deadline.saturating_duration_since(Instant::now()),
+        configured,
+    )
+    .await
+}
+
+/// [`login_once`] on a leg the caller connected and negotiated itself.
+pub(crate) async fn login_on(
+    spec: &ConnSpec,
+    leg: Leg,
+    remaining: Duration,
+    configured: Duration,
+) -> Result<()> {
     use sqlx::Connection;
-    check_root_cert(spec)?;
-    let options = connect_options(spec);
+    let bridge = Bridge::start(
+        spec,
+        leg,
+        tokio::time::Instant::now() + remaining,
+        configured,
+    )?;
+    let options = bridge.options(connect_options(spec));
     match tokio::time::timeout(remaining, sqlx::PgConnection::connect_with(&options)).await {
         Ok(Ok(conn)) => {
-            let _ = conn.close().await;
+            let _ = tokio::time::timeout(CLOSE_BOUND, conn.close()).await;
+            bridge.finish(CLOSE_BOUND).await;
             Ok(())
         }
-        Ok(Err(e)) => Err(classify::connect_error(&e, spec, configured)),
+        Ok(Err(e)) => Err(bridge
+            .take_failure()
+            .unwrap_or_else(|| classify::connect_error(&e, spec, configured))),
         Err(_) => Err(net::timed_out(&spec.host, spec.port, configured)),
     }
 }
 
-/// `sslrootcert` must be a regular file: the driver reads it whole, and a
-/// FIFO (or a device) would make it wait forever.
-fn check_root_cert(spec: &ConnSpec) -> Result<()> {
-    let Some(path) = &spec.sslrootcert else {
-        return Ok(());
-    };
-    let problem = match std::fs::metadata(path) {
-        Ok(meta) if meta.is_file() => return Ok(()),
-        Ok(_) => "is not a regular file".to_string(),
-        Err(e) => format!("cannot be read ({e})"),
-    };
-    Err(Error::new(
-        Code::ConfigInvalid,
-        format!("sslrootcert {} {problem}", path.display()),
-        "point sslrootcert (or DB_SSLROOTCERT) at the CA bundle's PEM file, e.g. the RDS \
-         global-bundle.pem",
-    ))
-}
-
 /// The driver's options, built from the parsed URL (never from the URL text,
-/// so that Prisma's parameters cannot confuse the driver). `PgConnectOptions`
-/// derives `Debug` with the password in it: never log the value.
+/// so that Prisma's parameters cannot confuse the driver), for the bridge
+/// ([`Bridge::options`] points them at its socket, in clear text: TLS is
+/// the transport's). `PgConnectOptions` derives `Debug` with the password in
+/// it: never log the value.
 fn connect_options(spec: &ConnSpec) -> PgConnectOptions {
     let mut options = PgConnectOptions::new_without_pgpass()
         .host(&spec.host)
         .port(spec.port)
         .username(&spec.user)
         .database(&spec.dbname)
-        .ssl_mode(match spec.sslmode {
-            SslMode::Disable => PgSslMode::Disable,
-            SslMode::Allow => PgSslMode::Allow,
-            SslMode::Prefer => PgSslMode::Prefer,
-            SslMode::Require => PgSslMode::Require,
-            SslMode::VerifyCa => PgSslMode::VerifyCa,
-            SslMode::VerifyFull => PgSslMode::VerifyFull,
-        })
+        .ssl_mode(PgSslMode::Disable)
         .application_name(spec.application_name.as_deref().unwrap_or(APPLICATION_NAME))
         .options([("search_path", quote_ident(&spec.schema))])
         // Statements may carry role passwords (`grant --sync-password`):
@@ -359,9 +390,6 @@ fn connect_options(spec: &ConnSpec) -> PgConnectOptions {
     }
     if let Some(password) = &spec.password {
         options = options.password(password.expose());
-    }
-    if let Some(cert) = &spec.sslrootcert {
-        options = options.ssl_root_cert(cert);
     }
     options
 }

@@ -25,4 +25,5 @@ mod runner;
 mod schema_changes;
 mod snapshots;
 mod support;
+mod transport;
 mod workspace_copy;

@@ -80,6 +80,9 @@ impl Moto {
     pub fn sdk_config(&self) -> SdkConfig {
         SdkConfig::builder()
             .behavior_version(BehaviorVersion::latest())
+            // The binary's own HTTPS client (rustls with ring): the SDK is
+            // built without a default one.
+            .http_client(impulse_db::testing::aws_https_client())
             .region(Region::new(REGION))
             .endpoint_url(self.endpoint())
             .credentials_provider(

@@ -36,6 +36,9 @@ fn healthy(which: Which) -> ConnectionFacts {
         secret: Some(t(SecretStep::Resolved(None))),
         dns: Some(t(Ok(vec!["127.0.0.1:5432".parse().unwrap()]))),
         tcp: Some(t(Ok("127.0.0.1:5432".parse().unwrap()))),
+        tls: Some(t(Ok(Tls::Encrypted {
+            protocol: "TLS 1.3",
+        }))),
         login: Some(t(Ok(()))),
         target: Some(Target {
             host: "db".into(),
@@ -56,6 +59,7 @@ enum At {
     Resolve,
     Dns,
     Tcp,
+    Tls,
     Login,
 }
 
@@ -70,6 +74,7 @@ fn failing(which: Which, at: At, code: Code) -> ConnectionFacts {
             c.secret = None;
             c.dns = None;
             c.tcp = None;
+            c.tls = None;
             c.login = None;
             c.target = None;
         }
@@ -83,6 +88,7 @@ fn failing(which: Which, at: At, code: Code) -> ConnectionFacts {
                 c.secret = None;
                 c.dns = None;
                 c.tcp = None;
+                c.tls = None;
                 c.login = None;
                 c.target = None;
             }
@@ -95,16 +101,23 @@ fn failing(which: Which, at: At, code: Code) -> ConnectionFacts {
             }));
             c.dns = None;
             c.tcp = None;
+            c.tls = None;
             c.login = None;
             c.target = None;
         }
         At::Dns => {
             c.dns = Some(t(Err(e)));
             c.tcp = None;
+            c.tls = None;
             c.login = None;
         }
         At::Tcp => {
             c.tcp = Some(t(Err(e)));
+            c.tls = None;
+            c.login = None;
+        }
+        At::Tls => {
+            c.tls = Some(t(Err(e)));
             c.login = None;
         }
         At::Login => c.login = Some(t(Err(e))),
@@ -228,11 +241,21 @@ fn cases() -> Vec<(&'static str, Facts, Vec<Code>)> {
         (At::Dns, &[DnsUnresolved]),
         (At::Tcp, &[NetworkTimeout, NetworkRefused]),
         (
+            At::Tls,
+            &[
+                TlsUnavailable,
+                TlsVerifyFailed,
+                NetworkTimeout,
+                NetworkError,
+                ConnectFailed,
+                ConfigInvalidUrl,
+            ],
+        ),
+        (
             At::Login,
             &[
                 TlsRequired,
-                TlsUnavailable,
-                TlsVerifyFailed,
+                NetworkTimeout,
                 NetworkError,
                 AuthNoHbaEntry,
                 AuthIamTokenRejected,
@@ -546,6 +569,77 @@ fn with_unknown_migrations_the_schema_is_not_judged() {
     assert_eq!(schema.status, Status::Warn);
 }
 
+fn app_tls(sslmode: SslMode, negotiated: Tls) -> Check {
+    let mut app = healthy(Which::App);
+    app.target.as_mut().unwrap().sslmode = sslmode;
+    app.tls = Some(t(Ok(negotiated)));
+    let (checks, diagnosis) = verdict(&facts(app));
+    assert!(diagnosis.is_empty());
+    checks
+        .into_iter()
+        .find(|c| c.connection == "app" && c.id == "tls")
+        .unwrap()
+}
+
+#[test]
+fn an_unverified_certificate_warns_and_disabled_tls_is_named() {
+    for mode in [SslMode::Disable, SslMode::Allow] {
+        let tls = app_tls(mode, Tls::NotRequested);
+        assert_eq!(tls.status, Status::Warn);
+        assert!(tls.summary.contains(mode.as_str()), "{}", tls.summary);
+        assert!(tls.hint.as_deref().unwrap().contains("verify-full"));
+    }
+    let tls = app_tls(SslMode::Prefer, Tls::Declined);
+    assert_eq!(tls.status, Status::Warn);
+    assert!(tls.summary.contains("does not offer"), "{}", tls.summary);
+    let encrypted = Tls::Encrypted {
+        protocol: "TLS 1.3",
+    };
+    let tls = app_tls(SslMode::VerifyFull, encrypted);
+    assert_eq!(tls.status, Status::Pass);
+    assert_eq!(tls.summary, "TLS 1.3, certificate and host name verified");
+    // The healthy target is an RDS host: not this machine.
+    let tls = app_tls(SslMode::Require, encrypted);
+    assert_eq!(tls.status, Status::Warn);
+    assert!(tls.summary.contains("not verified"), "{}", tls.summary);
+}
+
+#[test]
+fn tls_and_the_login_are_timed_apart() {
+    let mut app = healthy(Which::App);
+    app.tls.as_mut().unwrap().elapsed = Duration::from_millis(7);
+    app.login.as_mut().unwrap().elapsed = Duration::from_millis(11);
+    let (checks, _) = verdict(&facts(app));
+    let ms = |id: &str| {
+        checks
+            .iter()
+            .find(|c| c.connection == "app" && c.id == id)
+            .unwrap()
+            .elapsed_ms
+    };
+    assert_eq!(ms("tls"), 7.0);
+    assert_eq!(ms("auth"), 11.0);
+    assert_eq!(ms("database"), 11.0);
+}
+
+#[test]
+fn a_server_refusing_clear_text_fails_tls_not_auth() {
+    let mut app = failing(Which::App, At::Login, Code::TlsRequired);
+    app.target.as_mut().unwrap().sslmode = SslMode::Disable;
+    app.tls = Some(t(Ok(Tls::NotRequested)));
+    let (checks, diagnosis) = verdict(&facts(app));
+    assert_eq!(diagnosis[0].code, Code::TlsRequired);
+    let status = |id: &str| {
+        checks
+            .iter()
+            .find(|c| c.connection == "app" && c.id == id)
+            .unwrap()
+            .status
+    };
+    assert_eq!(status("tls"), Status::Fail);
+    assert_eq!(status("auth"), Status::Skip);
+}
+
 #[test]
 fn unverified_tls_to_another_host_warns_and_loopback_does_not() {
     for (host, mode, status) in [
@@ -572,6 +666,9 @@ fn unverified_tls_to_another_host_warns_and_loopback_does_not() {
         let target = app.target.as_mut().unwrap();
         target.host = host.into();
         target.sslmode = mode;
+        app.tls = Some(t(Ok(Tls::Encrypted {
+            protocol: "TLS 1.3",
+        })));
         let (checks, diagnosis) = verdict(&facts(app));
         assert!(diagnosis.is_empty(), "a warning, not a diagnosis");
         let tls = checks
@@ -580,18 +677,4 @@ fn unverified_tls_to_another_host_warns_and_loopback_does_not() {
             .unwrap();
         assert_eq!(tls.status, status, "{host} {mode:?}");
     }
-}
-
-#[test]
-fn an_unverified_certificate_warns_and_disabled_tls_is_named() {
-    let mut app = healthy(Which::App);
-    app.target.as_mut().unwrap().sslmode = SslMode::Disable;
-    let (checks, diagnosis) = verdict(&facts(app));
-    assert!(diagnosis.is_empty());
-    let tls = checks
-        .iter()
-        .find(|c| c.connection == "app" && c.id == "tls")
-        .unwrap();
-    assert_eq!(tls.status, Status::Warn);
-    assert!(tls.hint.as_deref().unwrap().contains("verify-full"));
 }
