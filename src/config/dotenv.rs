@@ -75,9 +75,25 @@ impl DotEnv {
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let lines = assignment_lines(text);
         let mut values = HashMap::new();
-        for item in dotenvy::from_read_iter(text.as_bytes()) {
+        let mut growth = Expansion::new(text);
+        let mut items = dotenvy::from_read_iter(text.as_bytes());
+        loop {
+            if !growth.next_fits() {
+                tracing::warn!(
+                    "{}: its $VAR substitutions would expand past {} MiB; values after {} \
+                     are ignored",
+                    path.display(),
+                    MAX_EXPANDED >> 20,
+                    growth.last_key.as_deref().unwrap_or("its start"),
+                );
+                break;
+            }
+            let Some(item) = items.next() else {
+                break;
+            };
             match item {
                 Ok((key, value)) => {
+                    growth.add(&key, &value);
                     let line = lines.get(key.as_str()).copied();
                     values.insert(key, DotEnvValue { value, line });
                 }
@@ -106,6 +122,49 @@ impl DotEnv {
 
     pub fn get(&self, key: &str) -> Option<&DotEnvValue> {
         self.values.get(key)
+    }
+}
+
+/// The most an env file's values may add up to once dotenvy has replaced
+/// their `$VAR`s: each reference copies a whole value, so a few lines that
+/// each double the last (`B=$A$A`) would otherwise grow without bound
+/// (the fuzzer's find: 1.3 KB of text, 3.3 GB of memory).
+const MAX_EXPANDED: usize = 16 << 20;
+
+/// What the values read so far allow the next one to be, at most: the
+/// whole text with each of its `$` replaced by the longest value yet (of
+/// the file, or of the environment, which dotenvy also reads). Checked
+/// before each value is parsed, so that no value is built past the bound.
+struct Expansion {
+    text_len: usize,
+    dollars: usize,
+    longest: usize,
+    total: usize,
+    last_key: Option<String>,
+}
+
+impl Expansion {
+    fn new(text: &str) -> Self {
+        Self {
+            text_len: text.len(),
+            dollars: text.bytes().filter(|&b| b == b'$').count(),
+            longest: std::env::vars_os().map(|(_, v)| v.len()).max().unwrap_or(0),
+            total: 0,
+            last_key: None,
+        }
+    }
+
+    fn next_fits(&self) -> bool {
+        let next = self
+            .text_len
+            .saturating_add(self.dollars.saturating_mul(self.longest));
+        self.total.saturating_add(next) <= MAX_EXPANDED
+    }
+
+    fn add(&mut self, key: &str, value: &str) {
+        self.longest = self.longest.max(value.len());
+        self.total = self.total.saturating_add(value.len());
+        self.last_key = Some(key.to_string());
     }
 }
 
