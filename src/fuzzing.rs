@@ -229,9 +229,9 @@ pub fn command_line(args: &[String], env: &[(String, String)], dotenv: &str, sec
     };
     // The connection flags' `Debug` (a command's own words, such as a
     // migration's name, are the user's to choose).
-    assert_no_secret(&format!("{:?}", cli.global), secrets);
+    assert_no_secret(&format!("{:?}", cli.command.settings().conn), secrets);
     let sources = Sources {
-        flags: cli.global.conn_flags(),
+        flags: cli.command.conn_flags(),
         env: env.iter().cloned().collect(),
         dotenv: DotEnv::parse(dotenv, Path::new(".env")),
     };

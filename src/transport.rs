@@ -28,8 +28,10 @@
 //! Failures are built as the `sqlx::Error` the driver would have returned
 //! for the same event and classified by [`crate::session::classify`], so a
 //! failure keeps its code and its words. The relay copies bytes without
-//! looking at them and never logs them (they carry the password exchange
-//! and statements); it ends when either side closes. Every wait is bounded
+//! looking into them and never logs them (they carry the password exchange
+//! and statements): until the startup is over it only shows the server's
+//! frame headers to a [`Watch`], for the doctor's timings (`startup`). It
+//! ends when either side closes. Every wait is bounded
 //! by the caller's deadline.
 
 use std::io;
@@ -57,6 +59,7 @@ use crate::config::{ConnSpec, SslMode};
 use crate::error::{Code, Error, Result};
 use crate::net;
 use crate::session::classify;
+use crate::startup::Watch;
 
 /// How the connection to the server is protected, as negotiated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,6 +78,8 @@ pub enum Tls {
 pub(crate) struct Leg {
     stream: Stream,
     tls: Tls,
+    /// When the server answered the startup the relay carries.
+    startup: Watch,
 }
 
 enum Stream {
@@ -86,6 +91,12 @@ impl Leg {
     /// What the TLS step negotiated.
     pub fn tls(&self) -> Tls {
         self.tls
+    }
+
+    /// What the relay will see of the startup on this leg (the doctor
+    /// times `auth` and `database` with it).
+    pub fn startup(&self) -> Watch {
+        self.startup.clone()
     }
 }
 
@@ -176,6 +187,7 @@ async fn upgrade(mut stream: TcpStream, spec: &ConnSpec) -> std::result::Result<
             return Ok(Leg {
                 stream: Stream::Plain(stream),
                 tls: Tls::NotRequested,
+                startup: Watch::default(),
             });
         }
         SslMode::Prefer => {
@@ -183,6 +195,7 @@ async fn upgrade(mut stream: TcpStream, spec: &ConnSpec) -> std::result::Result<
                 return Ok(Leg {
                     stream: Stream::Plain(stream),
                     tls: Tls::Declined,
+                    startup: Watch::default(),
                 });
             }
             Check::Nothing
@@ -212,6 +225,7 @@ async fn upgrade(mut stream: TcpStream, spec: &ConnSpec) -> std::result::Result<
     Ok(Leg {
         stream: Stream::Tls(Box::new(tls)),
         tls: Tls::Encrypted { protocol },
+        startup: Watch::default(),
     })
 }
 
@@ -680,8 +694,8 @@ async fn relay(
     failure: Arc<Mutex<Option<Error>>>,
 ) {
     let lost = match leg.stream {
-        Stream::Plain(server) => pump(client, server).await,
-        Stream::Tls(server) => pump(client, *server).await,
+        Stream::Plain(server) => pump(client, server, &leg.startup).await,
+        Stream::Tls(server) => pump(client, *server, &leg.startup).await,
     };
     if let Some(e) = lost
         && let Ok(mut slot) = failure.lock()
@@ -691,10 +705,12 @@ async fn relay(
 }
 
 /// The relay proper; returns the error that ended reading from the
-/// server, if one did.
+/// server, if one did. Until the startup is over, what the server sends
+/// is also shown to `startup` (frame headers only).
 async fn pump<S: AsyncRead + AsyncWrite + Unpin>(
     client: UnixStream,
     server: S,
+    startup: &Watch,
 ) -> Option<io::Error> {
     const CLOSE_BOUND: Duration = Duration::from_secs(1);
     let (mut from_client, mut to_client) = client.into_split();
@@ -714,6 +730,9 @@ async fn pump<S: AsyncRead + AsyncWrite + Unpin>(
             match from_server.read(&mut buf).await {
                 Ok(0) => break,
                 Ok(n) => {
+                    if startup.watching() {
+                        startup.observe(&buf[..n]);
+                    }
                     if to_client.write_all(&buf[..n]).await.is_err() {
                         break;
                     }

@@ -294,6 +294,10 @@ pub async fn reconcile_with_progress(
 /// Text for one change, as the progress line shows it.
 pub fn describe(change: &Change) -> String {
     match change.kind {
+        // The role itself: made, not granted.
+        Kind::Missing if change.sql.starts_with("CREATE ROLE ") => {
+            format!("created {}", change.what)
+        }
         Kind::Missing => format!("granted {}", change.what),
         Kind::Excess => format!("revoked {}", change.what),
     }

@@ -40,6 +40,7 @@ fn healthy(which: Which) -> ConnectionFacts {
             protocol: "TLS 1.3",
         }))),
         login: Some(t(Ok(()))),
+        authenticated_after: Some(Duration::from_millis(2)),
         target: Some(Target {
             host: "db".into(),
             user: "app".into(),
@@ -677,4 +678,18 @@ fn unverified_tls_to_another_host_warns_and_loopback_does_not() {
             .unwrap();
         assert_eq!(tls.status, status, "{host} {mode:?}");
     }
+}
+
+#[test]
+fn auth_and_database_each_have_their_part_of_the_login() {
+    let (checks, _) = verdict(&facts(healthy(Which::App)));
+    let elapsed = |id: &str| {
+        checks
+            .iter()
+            .find(|c| c.id == id && c.connection == "app")
+            .map(|c| c.elapsed_ms)
+    };
+    assert_eq!(elapsed("tls"), Some(3.0));
+    assert_eq!(elapsed("auth"), Some(2.0));
+    assert_eq!(elapsed("database"), Some(1.0));
 }
