@@ -191,7 +191,9 @@ impl Connector {
         match (attempt.resolved, attempt.error) {
             (_, Some(e)) => Err(e),
             (Some(resolved), None) => Ok(resolved),
-            (None, None) => Err(Error::internal("resolution gave neither a connection nor an error")),
+            (None, None) => Err(Error::internal(
+                "resolution gave neither a connection nor an error",
+            )),
         }
     }
 

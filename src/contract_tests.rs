@@ -87,6 +87,7 @@ fn the_reference_names_every_command_flag_and_variable() {
     let reference = read("docs/reference.md");
     let cli = Cli::command();
     let mut missing = Vec::new();
+    let named = regex::Regex::new(r"`--([a-z][a-z-]*)").expect("static regex");
     for arg in cli.get_arguments() {
         if let Some(long) = arg.get_long() {
             let flag = format!("--{long}");
@@ -115,18 +116,21 @@ fn the_reference_names_every_command_flag_and_variable() {
             }
         }
         // And its section names no flag it does not take.
-        let named = regex::Regex::new(r"`--([a-z][a-z-]*)").expect("static regex");
         for flag in named.captures_iter(text) {
             let long = &flag[1];
             let global = ["format", "quiet", "verbose", "help"].contains(&long);
             if !global && !takes.contains(&long) {
-                missing.push(format!("{name} does not take --{long}, its section names it"));
+                missing.push(format!(
+                    "{name} does not take --{long}, its section names it"
+                ));
             }
         }
         if links_connection {
             for long in CONNECTION_FLAGS {
                 if !takes.contains(&long) {
-                    missing.push(format!("{name} links the connection flags without --{long}"));
+                    missing.push(format!(
+                        "{name} links the connection flags without --{long}"
+                    ));
                 }
             }
         }

@@ -58,8 +58,7 @@ pub async fn credentials(config: &SdkConfig) -> Result<Credentials> {
         .credentials_provider()
         .ok_or_else(|| no_credentials(": no AWS credentials provider is configured".into()))?;
     provider.provide_credentials().await.map_err(|e| {
-        let problem = crate::aws::credentials_problem(&e)
-            .unwrap_or_else(|| crate::aws::cause(&e));
+        let problem = crate::aws::credentials_problem(&e).unwrap_or_else(|| crate::aws::cause(&e));
         no_credentials(format!(": {problem}"))
     })
 }

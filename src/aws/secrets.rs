@@ -88,12 +88,7 @@ impl Secrets {
 
 /// Maps a failed `GetSecretValue` to a diagnosis code, with its cause in
 /// one line (`endpoint` names where the request went).
-fn classify(
-    e: &SdkError<GetSecretValueError>,
-    id: &str,
-    stage: &str,
-    endpoint: &str,
-) -> Error {
+fn classify(e: &SdkError<GetSecretValueError>, id: &str, stage: &str, endpoint: &str) -> Error {
     match e {
         SdkError::ServiceError(service) => {
             let err = service.err();

@@ -11,12 +11,12 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-pub use shared::{
-    Confirm, ConnArgs, ConnectTimeout, Connection, Database, DdlArgs, EnvArgs, Format,
-    GlobalArgs, LockTimeout, MAX_CONNECT_TIMEOUT,
-};
 #[cfg(test)]
 use shared::seconds;
+pub use shared::{
+    Confirm, ConnArgs, ConnectTimeout, Connection, Database, DdlArgs, EnvArgs, Format, GlobalArgs,
+    LockTimeout, MAX_CONNECT_TIMEOUT,
+};
 pub use usage::{usage_error, wants_json};
 
 /// Owns the schema of the Impulse PostgreSQL database and its connection hygiene.

@@ -107,31 +107,68 @@ fn each_command_takes_only_the_flags_it_uses() {
         }
     }
     assert!(!flags_of("import-prisma").contains(&"--connect-timeout".to_string()));
-    for connects in ["up", "down", "status", "grant", "doctor", "lint", "resolve", "baseline", "fresh", "reset", "url", "iam-token"] {
+    for connects in [
+        "up",
+        "down",
+        "status",
+        "grant",
+        "doctor",
+        "lint",
+        "resolve",
+        "baseline",
+        "fresh",
+        "reset",
+        "url",
+        "iam-token",
+    ] {
         let flags = flags_of(connects);
-        for flag in CONNECTION.iter().chain(&["--env-file", "--no-dotenv", "--connect-timeout"]) {
+        for flag in CONNECTION
+            .iter()
+            .chain(&["--env-file", "--no-dotenv", "--connect-timeout"])
+        {
             assert!(flags.contains(&flag.to_string()), "{connects} {flag}");
         }
     }
     for no_lock in ["url", "iam-token", "new", "entities", "import-prisma"] {
-        assert!(!flags_of(no_lock).contains(&"--lock-timeout".to_string()), "{no_lock}");
+        assert!(
+            !flags_of(no_lock).contains(&"--lock-timeout".to_string()),
+            "{no_lock}"
+        );
     }
     assert_eq!(
         flags_of("prisma-check"),
-        ["--connect-timeout", "--database-url", "--lock-timeout", "--schema"]
+        [
+            "--connect-timeout",
+            "--database-url",
+            "--lock-timeout",
+            "--schema"
+        ]
     );
 
     let e = Cli::try_parse_from(["migrate", "new", "x", "--iam"]).unwrap_err();
     let e = usage_error(&e);
     assert_eq!(e.code, crate::Code::UsageInvalid);
-    assert!(e.hint.starts_with("`migrate new` takes no --iam"), "{}", e.hint);
-    assert!(e.hint.contains("the commands that do: up, down,"), "{}", e.hint);
+    assert!(
+        e.hint.starts_with("`migrate new` takes no --iam"),
+        "{}",
+        e.hint
+    );
+    assert!(
+        e.hint.contains("the commands that do: up, down,"),
+        "{}",
+        e.hint
+    );
 
     // A connection flag before the command's name: where it goes.
     let e = Cli::try_parse_from(["migrate", "--database-url", "postgresql://u:Pw1@h/d", "up"])
         .unwrap_err();
     let e = usage_error(&e);
-    assert!(e.hint.starts_with("--database-url goes after the command's name"), "{}", e.hint);
+    assert!(
+        e.hint
+            .starts_with("--database-url goes after the command's name"),
+        "{}",
+        e.hint
+    );
     assert!(!format!("{e}").contains("Pw1"), "{e}");
     // Global flags go anywhere.
     for args in [
@@ -146,8 +183,21 @@ fn each_command_takes_only_the_flags_it_uses() {
 #[test]
 fn resolve_needs_exactly_one_of_its_two_flags() {
     assert!(Cli::try_parse_from(["migrate", "resolve"]).is_err());
-    assert!(Cli::try_parse_from(["migrate", "resolve", "--applied", "a", "--rolled-back", "b"]).is_err());
-    assert!(Cli::try_parse_from(["migrate", "resolve", "--applied", "a", "--database-url", "postgresql://h/d"]).is_ok());
+    assert!(
+        Cli::try_parse_from(["migrate", "resolve", "--applied", "a", "--rolled-back", "b"])
+            .is_err()
+    );
+    assert!(
+        Cli::try_parse_from([
+            "migrate",
+            "resolve",
+            "--applied",
+            "a",
+            "--database-url",
+            "postgresql://h/d"
+        ])
+        .is_ok()
+    );
 }
 
 #[test]

@@ -134,4 +134,3 @@ fn misplaced_flag(e: &clap::Error, command: &clap::Command, usage: &str) -> Opti
         ),
     })
 }
-

@@ -72,9 +72,15 @@ pub async fn run(ctx: &Ctx) -> Result<Exit> {
     };
     // Not configuring one connection is fine (a deploy job may set only
     // DIRECT_URL); neither configured is `config.missing`.
-    let missing = |a: &Attempt| a.error.as_ref().is_some_and(|e| e.code == Code::ConfigMissing);
+    let missing = |a: &Attempt| {
+        a.error
+            .as_ref()
+            .is_some_and(|e| e.code == Code::ConfigMissing)
+    };
     if missing(&app) && missing(&migration) {
-        return Err(migration.error.unwrap_or_else(|| Error::of(Code::ConfigMissing, "")));
+        return Err(migration
+            .error
+            .unwrap_or_else(|| Error::of(Code::ConfigMissing, "")));
     }
     let unresolved =
         |a: &Attempt| a.resolved.is_none() && a.error.as_ref().is_some_and(|_| !missing(a));

@@ -546,7 +546,10 @@ impl Resolved {
             }
         };
         if typed(&self.host.value) {
-            check(checks::host(&part("host", &self.host.origin), &self.host.value));
+            check(checks::host(
+                &part("host", &self.host.origin),
+                &self.host.value,
+            ));
         }
         if typed(&self.user.value) {
             check(checks::identifier(

@@ -70,7 +70,9 @@ impl EnvFile {
             Outcome::Unchanged => (false, format!("{path} is up to date")),
             Outcome::UserFileMatches => (
                 false,
-                format!("{path} (not written by `migrate dev`) already points at the local cluster"),
+                format!(
+                    "{path} (not written by `migrate dev`) already points at the local cluster"
+                ),
             ),
             Outcome::UserFileDiffers => (
                 true,
@@ -180,14 +182,17 @@ fn write_private(path: &Path, text: &str) -> Result<()> {
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let name = path.file_name().map_or_else(
-        || ".env".to_string(),
-        |n| n.to_string_lossy().into_owned(),
-    );
+    let name = path
+        .file_name()
+        .map_or_else(|| ".env".to_string(), |n| n.to_string_lossy().into_owned());
     let temp = dir.join(format!(".{name}.migrate-dev.{}", std::process::id()));
     crate::devdb::write_private(&temp, text).map_err(|e| {
         let _ = std::fs::remove_file(&temp);
-        Error::new(Code::DevIo, e.message, "check the permissions of the directory")
+        Error::new(
+            Code::DevIo,
+            e.message,
+            "check the permissions of the directory",
+        )
     })?;
     std::fs::rename(&temp, path).map_err(|e| {
         let _ = std::fs::remove_file(&temp);
@@ -209,7 +214,9 @@ mod tests {
 
     fn urls(port: u16) -> (Secret, Secret) {
         (
-            Secret::new(format!("postgresql://impulse_app:A1@127.0.0.1:{port}/impulse")),
+            Secret::new(format!(
+                "postgresql://impulse_app:A1@127.0.0.1:{port}/impulse"
+            )),
             Secret::new(format!("postgresql://postgres:B2@127.0.0.1:{port}/impulse")),
         )
     }
@@ -219,7 +226,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(".env");
         let (app, direct) = urls(5001);
-        assert_eq!(write(&path, &app, &direct).unwrap().outcome, Outcome::Created);
+        assert_eq!(
+            write(&path, &app, &direct).unwrap().outcome,
+            Outcome::Created
+        );
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(text.starts_with(MARKER), "{text}");
         assert!(text.ends_with(
@@ -229,14 +239,23 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(&path).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
-        assert_eq!(write(&path, &app, &direct).unwrap().outcome, Outcome::Unchanged);
+        assert_eq!(
+            write(&path, &app, &direct).unwrap().outcome,
+            Outcome::Unchanged
+        );
 
         // A line the user added stays; the URLs follow the cluster.
         std::fs::write(&path, format!("{text}DB_APP_USER=me\n")).unwrap();
         let (app, direct) = urls(5002);
-        assert_eq!(write(&path, &app, &direct).unwrap().outcome, Outcome::Updated);
+        assert_eq!(
+            write(&path, &app, &direct).unwrap().outcome,
+            Outcome::Updated
+        );
         let text = std::fs::read_to_string(&path).unwrap();
-        assert!(text.contains("127.0.0.1:5002") && !text.contains("5001"), "{text}");
+        assert!(
+            text.contains("127.0.0.1:5002") && !text.contains("5001"),
+            "{text}"
+        );
         assert!(text.ends_with("DB_APP_USER=me\n"), "{text}");
         assert_eq!(text.matches("DATABASE_URL=").count(), 1, "{text}");
 
@@ -248,12 +267,19 @@ mod tests {
         assert_eq!(outcome.differs, [DATABASE_URL, DIRECT_URL]);
         assert_eq!(std::fs::read_to_string(&path).unwrap(), mine);
         let (warn, message) = outcome.message().unwrap();
-        assert!(warn && message.contains("DATABASE_URL and DIRECT_URL are not"), "{message}");
+        assert!(
+            warn && message.contains("DATABASE_URL and DIRECT_URL are not"),
+            "{message}"
+        );
         assert!(!message.contains("B2"), "no password: {message}");
 
         std::fs::write(
             &path,
-            format!("DATABASE_URL=\"{}\"\nDIRECT_URL={}\n", app.expose(), direct.expose()),
+            format!(
+                "DATABASE_URL=\"{}\"\nDIRECT_URL={}\n",
+                app.expose(),
+                direct.expose()
+            ),
         )
         .unwrap();
         assert_eq!(

@@ -25,10 +25,10 @@ use migration::prisma::PrismaMigrator;
 
 use crate::cli::DevArgs;
 use crate::commands::{Ctx, dev_dir};
-use crate::deploy::{self, Applied};
-use crate::devdb::Cluster;
 use crate::config::Resolved;
 use crate::config::url::is_local_host;
+use crate::deploy::{self, Applied};
+use crate::devdb::Cluster;
 use crate::error::{Code, Error, Exit, Result};
 use crate::grants::DEFAULT_APP_ROLE;
 use crate::grants::apply::Options;

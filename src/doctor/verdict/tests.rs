@@ -618,9 +618,11 @@ fn tls_and_the_login_are_timed_apart() {
             .unwrap()
             .elapsed_ms
     };
+    // The login is split where the server accepted the credentials (2 ms
+    // into it in `healthy`): each step has its own time.
     assert_eq!(ms("tls"), 7.0);
-    assert_eq!(ms("auth"), 11.0);
-    assert_eq!(ms("database"), 11.0);
+    assert_eq!(ms("auth"), 2.0);
+    assert_eq!(ms("database"), 9.0);
 }
 
 #[test]
@@ -678,18 +680,4 @@ fn unverified_tls_to_another_host_warns_and_loopback_does_not() {
             .unwrap();
         assert_eq!(tls.status, status, "{host} {mode:?}");
     }
-}
-
-#[test]
-fn auth_and_database_each_have_their_part_of_the_login() {
-    let (checks, _) = verdict(&facts(healthy(Which::App)));
-    let elapsed = |id: &str| {
-        checks
-            .iter()
-            .find(|c| c.id == id && c.connection == "app")
-            .map(|c| c.elapsed_ms)
-    };
-    assert_eq!(elapsed("tls"), Some(3.0));
-    assert_eq!(elapsed("auth"), Some(2.0));
-    assert_eq!(elapsed("database"), Some(1.0));
 }
