@@ -91,7 +91,7 @@ pub fn confirm(
     if needs_yes && !yes {
         return Err(Error::new(
             Code::DestructiveUnconfirmed,
-            format!("`migrate {command}` {does} in {place}; it was not confirmed"),
+            format!("`migrate {command}` on {place} {does}; it was not confirmed"),
             format!(
                 "check the target with `migrate url`, then run `migrate {command} ... --yes`{}",
                 if allow_remote.is_none() {

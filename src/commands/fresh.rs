@@ -94,8 +94,8 @@ pub async fn run<M: PrismaMigrator>(ctx: &Ctx, args: &FreshArgs) -> Result<Exit>
     let target = Target::of(&resolved);
     destructive::confirm(
         "fresh",
-        "drops every table, view, sequence, routine and type in it, data included, then applies \
-         every migration again",
+        "drops every table, view, sequence, routine and type of that schema, data included, \
+         then applies every migration again",
         &target,
         args.confirm.yes,
         Some(args.confirm.allow_remote),
