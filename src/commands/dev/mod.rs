@@ -30,8 +30,8 @@ use crate::config::url::is_local_host;
 use crate::deploy::{self, Applied};
 use crate::devdb::Cluster;
 use crate::error::{Code, Error, Exit, Result};
-use crate::grants::DEFAULT_APP_ROLE;
 use crate::grants::apply::Options;
+use crate::grants::{self, DEFAULT_APP_ROLE};
 use crate::runner::Step;
 use crate::secret::Secret;
 use crate::session::{self, Session};
@@ -118,7 +118,12 @@ pub async fn run<M: PrismaMigrator>(ctx: &Ctx, args: &DevArgs) -> Result<Exit> {
         app_role: DEFAULT_APP_ROLE.to_string(),
         iam: false,
         apply: true,
-        sync_password: (!logs_in).then(|| (app_password.clone(), "local".to_string())),
+        sync_password: (!logs_in).then(|| {
+            (
+                app_password.clone(),
+                grants::apply::LOCAL_PASSWORD.to_string(),
+            )
+        }),
     };
     let session = Session::open(&direct, ctx.connector.connect_timeout(&direct)).await?;
     let applied = deploy::apply::<M>(
