@@ -226,6 +226,12 @@ codes! {
     /// A migration to roll back has no `down.sql`.
     MigrationsIrreversible = "migrations.irreversible", Usage,
         "write its `down.sql`, or roll back fewer steps";
+    /// A destructive command was not confirmed: `fresh` and `reset` always need `--yes`, and so does `down` on a host that is not this machine.
+    DestructiveUnconfirmed = "destructive.unconfirmed", Usage,
+        "check the target with `migrate url`, then pass --yes";
+    /// `fresh` or `reset` was pointed at a host that is not this machine (neither a loopback address nor `localhost`) without `--allow-remote`.
+    DestructiveRemote = "destructive.remote", Usage,
+        "`migrate url` shows the target; pass --allow-remote (and --yes) only when you mean that database";
     /// `migrate resolve` cannot do what was asked (Prisma's P3008, P3011, P3012, P3017).
     ResolveRefused = "resolve.refused", Usage,
         "`migrate status` shows each migration's state";

@@ -22,6 +22,17 @@ use crate::config::{self, DbSecret, DotEnv, Resolved, Sources, Which};
 use crate::error::{Code, Error, Result};
 use crate::session::Session;
 
+/// How far resolving one connection got: the connection (when its parts
+/// could be put together) and the problems that stop it from being used.
+#[derive(Debug)]
+pub struct Attempt {
+    pub resolved: Option<Resolved>,
+    pub error: Option<Error>,
+    /// The secret configured could not be read: the user and password
+    /// shown are the URL's, not the secret's.
+    pub unread_secret: bool,
+}
+
 /// Used when neither `--connect-timeout` nor the URL's `connect_timeout` says.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -132,10 +143,12 @@ impl Connector {
             .unwrap_or(DEFAULT_CONNECT_TIMEOUT)
     }
 
-    async fn aws(&self) -> &SdkConfig {
+    /// The AWS SDK's configuration, loaded on first use (with `region`
+    /// when the first user knows one).
+    async fn aws(&self, region: Option<&str>) -> &SdkConfig {
         let timeout = self.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT);
         self.aws
-            .get_or_init(|| crate::aws::load_config(timeout))
+            .get_or_init(|| crate::aws::load_config(timeout, region))
             .await
     }
 
@@ -151,7 +164,7 @@ impl Connector {
         if !refresh && let Some(hit) = self.lock_cache().get(&key) {
             return Ok(hit.clone());
         }
-        let secrets = Secrets::new(self.aws().await, region);
+        let secrets = Secrets::new(self.aws(region).await, region);
         self.fetches.fetch_add(1, Ordering::SeqCst);
         let secret = secrets.fetch(id, stage).await?;
         tracing::debug!(
@@ -174,53 +187,108 @@ impl Connector {
     }
 
     async fn resolve_with(&self, which: Which, refresh: bool) -> Result<Resolved> {
-        let plan = config::plan(&self.sources, which)?;
-        let secret = match &plan.secret_id {
-            Some(id) => Some(
-                self.secret(
+        let attempt = self.attempt_with(which, refresh).await;
+        match (attempt.resolved, attempt.error) {
+            (_, Some(e)) => Err(e),
+            (Some(resolved), None) => Ok(resolved),
+            (None, None) => Err(Error::internal(
+                "resolution gave neither a connection nor an error",
+            )),
+        }
+    }
+
+    /// Resolves connection `which` as far as it goes, for `migrate url`:
+    /// the connection even when a check failed or the secret could not be
+    /// read (its parts then as the URL has them), with every problem.
+    pub async fn attempt(&self, which: Which) -> Attempt {
+        self.attempt_with(which, false).await
+    }
+
+    async fn attempt_with(&self, which: Which, refresh: bool) -> Attempt {
+        let failed = |e| Attempt {
+            resolved: None,
+            error: Some(e),
+            unread_secret: false,
+        };
+        let plan = match config::plan(&self.sources, which) {
+            Ok(plan) => plan,
+            Err(e) => return failed(e),
+        };
+        let (secret, unread) = match &plan.secret_id {
+            Some(id) => match self
+                .secret(
                     &id.value,
                     &plan.secret_stage.value,
                     plan.region_name(),
                     refresh,
                 )
-                .await?,
-            ),
-            None => None,
+                .await
+            {
+                Ok(secret) => (Some(secret), None),
+                Err(e) => (None, Some(e)),
+            },
+            None => (None, None),
         };
-        let mut resolved = config::resolve(&plan, secret.as_ref())?;
-        // Before signing: a host or user with a control character in it is
-        // the user's error, not a signing failure.
-        resolved.check_parts()?;
-        if resolved.iam.is_some() {
-            let region = resolved.iam_region().ok_or_else(|| {
-                Error::new(
-                    Code::ConfigRegionMissing,
-                    format!(
-                        "no AWS region to sign an IAM auth token for host {}",
-                        resolved.host.value
-                    ),
-                    "pass --region or set AWS_REGION (an *.rds.amazonaws.com host names its own region)",
-                )
-            })?;
-            let credentials = iam::credentials(self.aws().await).await?;
-            let token = iam::auth_token(
-                &resolved.host.value,
-                resolved.port.value,
-                &resolved.user.value,
-                &region.value,
-                &credentials,
-                SystemTime::now(),
-            )?;
-            resolved.use_iam_token(token);
+        let mut resolved = match config::resolve(&plan, secret.as_ref()) {
+            Ok(resolved) => resolved,
+            Err(e) => return failed(unread.unwrap_or(e)),
+        };
+        let unread_secret = unread.is_some();
+        // Before signing: every problem of the parts at once (a host or
+        // user with a control character in it is the user's error, not a
+        // signing failure).
+        if let Err(e) = resolved.check_all(unread) {
+            return Attempt {
+                resolved: Some(resolved),
+                error: Some(e),
+                unread_secret,
+            };
         }
-        resolved.check_placeholders()?;
+        if resolved.iam.is_some()
+            && let Err(e) = self.sign(&mut resolved).await
+        {
+            return Attempt {
+                resolved: Some(resolved),
+                error: Some(e),
+                unread_secret,
+            };
+        }
         for param in resolved.unknown_params() {
             tracing::warn!(
                 "{}: URL parameter `{param}` is not understood and is ignored",
                 resolved.host.origin
             );
         }
-        Ok(resolved)
+        Attempt {
+            resolved: Some(resolved),
+            error: None,
+            unread_secret,
+        }
+    }
+
+    /// Replaces the password with a fresh IAM auth token.
+    async fn sign(&self, resolved: &mut Resolved) -> Result<()> {
+        let region = resolved.iam_region().ok_or_else(|| {
+            Error::new(
+                Code::ConfigRegionMissing,
+                format!(
+                    "no AWS region to sign an IAM auth token for host {}",
+                    resolved.host.value
+                ),
+                "pass --region or set AWS_REGION (an *.rds.amazonaws.com host names its own region)",
+            )
+        })?;
+        let credentials = iam::credentials(self.aws(Some(&region.value)).await).await?;
+        let token = iam::auth_token(
+            &resolved.host.value,
+            resolved.port.value,
+            &resolved.user.value,
+            &region.value,
+            &credentials,
+            SystemTime::now(),
+        )?;
+        resolved.use_iam_token(token);
+        Ok(())
     }
 
     /// Resolves and opens connection `which`, following a rotated secret.

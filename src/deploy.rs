@@ -48,43 +48,57 @@ pub async fn apply<M: PrismaMigrator>(
     }
     let lock = lock::acquire(session, lock_timeout, Scope::WithPrisma).await?;
     let lock_wait_ms = (lock.waited.as_secs_f64() * 1e6).round() / 1e3;
-    let result = async {
-        convert_legacy(ui, session, &known).await?;
-        let status = runner::read_status(session, &known).await?;
-        let (to_apply, _) = runner::to_apply(&known, &status, steps, options)?;
-        for k in to_apply {
-            crate::commands::lint::warn(
-                ui,
-                &crate::commands::lint::lint_migration(k.name, k.directory.migration_sql),
-            );
-        }
-        let runner::UpOutcome {
-            steps: applied,
-            pending,
-        } = runner::up(session, &known, &status, steps, options, &mut |step| {
-            ui.progress(format_args!(
-                "applied {} ({:.1} ms)",
-                step.name,
-                step.elapsed.as_secs_f64() * 1e3
-            ));
-        })
-        .await?;
-        let grants = match grants {
-            Some(options) => {
-                Some(lock::reading(session, reconcile_with_progress(ui, session, options)).await?)
-            }
-            None => None,
-        };
-        Ok::<_, crate::error::Error>((applied, pending, grants))
-    }
-    .await;
+    let result = apply_held(ui, session, &known, steps, options, grants).await;
     let released = lock.release(session).await;
-    let (applied, pending, grants) = result?;
+    let applied = result?;
     released?;
+    Ok(Applied {
+        lock_wait_ms,
+        ..applied
+    })
+}
+
+/// [`apply`]'s work, for a caller that holds the locks (`fresh`, after
+/// it dropped everything) and has refused an app role that is the
+/// migration role (`refuse_migration_role`).
+pub async fn apply_held(
+    ui: Ui,
+    session: &Session,
+    known: &[Known],
+    steps: Option<u32>,
+    options: runner::Options,
+    grants: Option<&Options>,
+) -> Result<Applied> {
+    convert_legacy(ui, session, known).await?;
+    let status = runner::read_status(session, known).await?;
+    let (to_apply, _) = runner::to_apply(known, &status, steps, options)?;
+    for k in to_apply {
+        crate::commands::lint::warn(
+            ui,
+            &crate::commands::lint::lint_migration(k.name, k.directory.migration_sql),
+        );
+    }
+    let runner::UpOutcome {
+        steps: applied,
+        pending,
+    } = runner::up(session, known, &status, steps, options, &mut |step| {
+        ui.progress(format_args!(
+            "applied {} ({:.1} ms)",
+            step.name,
+            step.elapsed.as_secs_f64() * 1e3
+        ));
+    })
+    .await?;
+    let grants = match grants {
+        Some(options) => {
+            Some(lock::reading(session, reconcile_with_progress(ui, session, options)).await?)
+        }
+        None => None,
+    };
     Ok(Applied {
         applied,
         pending,
-        lock_wait_ms,
+        lock_wait_ms: 0.0,
         grants,
     })
 }

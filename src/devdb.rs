@@ -96,6 +96,15 @@ struct State {
     bindir: PathBuf,
 }
 
+/// The port the cluster in `root` was last started on, from its
+/// `cluster.json` (no lock taken, nothing started): `None` when there is
+/// no cluster there.
+pub fn recorded_port(root: &Path) -> Option<u16> {
+    read_json::<State>(&root.join("cluster.json"))
+        .ok()
+        .map(|s| s.port)
+}
+
 /// A local cluster in a directory of its own.
 #[derive(Debug)]
 pub struct Cluster {

@@ -100,6 +100,10 @@ pub struct Error {
     pub message: String,
     /// What to do about it.
     pub hint: String,
+    /// When one configuration has several problems: each of them (the
+    /// message and hint above number them all). Empty otherwise.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<Error>,
 }
 
 impl Error {
@@ -109,6 +113,44 @@ impl Error {
             code,
             message: message.into(),
             hint: hint.into(),
+            problems: Vec::new(),
+        }
+    }
+
+    /// Every problem of `what` at once (`the app connection`): `Ok` when
+    /// there is none, the problem itself when there is one, else one error
+    /// with the first problem's code whose message and hint number them
+    /// all, and that lists them in `problems`.
+    pub fn all(what: &str, mut problems: Vec<Error>) -> Result<()> {
+        match problems.len() {
+            0 => Ok(()),
+            1 => Err(problems.remove(0)),
+            n => {
+                let numbered = |text: fn(&Error) -> &str| {
+                    problems
+                        .iter()
+                        .enumerate()
+                        .map(|(i, p)| format!("\n  {}. {}", i + 1, text(p)))
+                        .collect::<String>()
+                };
+                Err(Self {
+                    code: problems[0].code,
+                    message: format!("{what} has {n} problems:{}", numbered(|p| &p.message)),
+                    hint: format!("in turn:{}", numbered(|p| &p.hint)),
+                    problems,
+                })
+            }
+        }
+    }
+
+    /// The same error with every text passed through `f` (the problems'
+    /// too).
+    pub fn map_text(&self, f: &impl Fn(&str) -> String) -> Self {
+        Self {
+            code: self.code,
+            message: f(&self.message),
+            hint: f(&self.hint),
+            problems: self.problems.iter().map(|p| p.map_text(f)).collect(),
         }
     }
 

@@ -293,9 +293,9 @@ fn said_about(args: &[String], env: &[(String, String)], dotenv: &str) -> String
     };
     // The connection flags' `Debug` (a command's own words, such as a
     // migration's name, are the user's to choose and to see).
-    let mut shown = format!("{:?}", cli.global);
+    let mut shown = format!("{:?}", cli.command.settings().conn);
     let sources = Sources {
-        flags: cli.global.conn_flags(),
+        flags: cli.command.conn_flags(),
         env: env.iter().cloned().collect(),
         dotenv: DotEnv::parse(dotenv, Path::new(".env")),
     };
@@ -334,7 +334,7 @@ fn resolve_offline(sources: &Sources, which: Which) -> crate::error::Result<conf
         None => None,
     };
     let mut resolved = config::resolve(&plan, secret.as_ref())?;
-    resolved.check_parts()?;
+    resolved.check_all(None)?;
     if resolved.iam.is_some()
         && let Some(region) = resolved.iam_region()
     {

@@ -52,6 +52,7 @@ pub(crate) mod scaffold;
 pub(crate) mod secret;
 pub(crate) mod session;
 pub(crate) mod sql;
+pub(crate) mod startup;
 pub(crate) mod transport;
 pub(crate) mod workspace;
 
@@ -151,10 +152,14 @@ fn usage_error(e: &clap::Error) -> ExitCode {
     Exit::Usage.into()
 }
 
+/// The log on stderr. The AWS SDK's own log (`aws_config`,
+/// `aws_smithy_*`, `aws_sdk_*`: a region or credentials chain warning
+/// about every source it tried) shows only with `-v`: without it, what
+/// matters reaches the user as the command's own one-line error.
 fn init_tracing(quiet: bool, verbose: u8) {
     let filter = match (quiet, verbose) {
-        (true, _) => "error",
-        (false, 0) => "warn,impulse_db=info",
+        (true, _) => "error,aws=off",
+        (false, 0) => "warn,impulse_db=info,aws=off",
         (false, 1) => "warn,impulse_db=debug",
         // The driver's own logs, but never sqlx's: its connect options
         // and statements can carry passwords.

@@ -17,6 +17,7 @@ use crate::error::{Code, Error, Result};
 
 /// Resolves `host:port`, waiting at most `bound`.
 pub async fn resolve(host: &str, port: u16, bound: Duration) -> Result<Vec<SocketAddr>> {
+    tracing::debug!("resolving {host}:{port}");
     match tokio::time::timeout(bound, tokio::net::lookup_host((host, port))).await {
         Ok(Ok(addrs)) => {
             let addrs: Vec<SocketAddr> = addrs.collect();
@@ -76,6 +77,16 @@ pub async fn tcp(
         "nothing listens there: check the port, and that PostgreSQL is running (for the local \
          cluster, `migrate dev` starts it); on RDS, check the instance state and the port",
     ))
+}
+
+/// Whether something accepts TCP connections on `127.0.0.1:port` (this
+/// machine's local cluster), asked within half a second.
+pub async fn listens(port: u16) -> bool {
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    matches!(
+        tokio::time::timeout(Duration::from_millis(500), TcpStream::connect(addr)).await,
+        Ok(Ok(_))
+    )
 }
 
 /// The connection attempt to `host:port` ran out of its `bound`.

@@ -17,6 +17,16 @@ pub trait Report: serde::Serialize + Display {}
 
 impl<T: serde::Serialize + Display> Report for T {}
 
+/// No partial result to show beside an error.
+#[derive(serde::Serialize)]
+struct NoPartial {}
+
+impl Display for NoPartial {
+    fn fmt(&self, _: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        Ok(())
+    }
+}
+
 /// The user's choices about output.
 #[derive(Debug, Clone, Copy)]
 pub struct Ui {
@@ -61,11 +71,31 @@ impl Ui {
     /// An error: always `error:`/`hint:` on stderr, and the JSON form on
     /// stdout with `--format json`.
     pub fn error(&self, e: &Error) {
+        self.error_with(e, &None::<NoPartial>);
+    }
+
+    /// An error, after the part of the result that could be made (what
+    /// `migrate url` resolved before a part failed): in text, `partial`
+    /// on stdout and the error on stderr; in JSON, one document with the
+    /// error beside `partial`'s fields. `None` is no partial result.
+    pub fn error_with<R: serde::Serialize + Display>(&self, e: &Error, partial: &Option<R>) {
         // Whatever a message quoted, no secret value is printed.
-        let e = &Error::new(e.code, scrub(&e.message), scrub(&e.hint));
+        let e = &e.map_text(&scrub);
+        if let (Format::Text, Some(partial)) = (self.format, partial) {
+            let text = scrub(&partial.to_string());
+            if !text.trim().is_empty() {
+                println!("{}", text.trim_end());
+            }
+        }
         eprintln!("{e}");
         if self.format == Format::Json {
-            match serde_json::to_string(&e.document()) {
+            #[derive(serde::Serialize)]
+            struct WithError<'a, R> {
+                error: &'a Error,
+                #[serde(flatten)]
+                partial: &'a Option<R>,
+            }
+            match serde_json::to_string(&WithError { error: e, partial }) {
                 Ok(json) => println!("{json}"),
                 // An Error is strings and a code: it always serialises.
                 Err(_) => println!("{{\"error\":{{\"code\":\"internal\"}}}}"),

@@ -495,12 +495,7 @@ pub async fn down(
     on_step: &mut dyn FnMut(&Step),
 ) -> Result<Vec<Step>> {
     status.refuse(options.allow_edited)?;
-    let todo: Vec<&Known> = known
-        .iter()
-        .rev()
-        .filter(|k| status.applied().any(|e| e.name == k.name))
-        .take(steps as usize)
-        .collect();
+    let todo = to_roll_back(known, status, steps);
     if let Some(k) = todo.iter().find(|k| k.directory.down_sql.is_none()) {
         return Err(Error::new(
             Code::MigrationsIrreversible,
@@ -524,6 +519,17 @@ pub async fn down(
         on_step,
     )
     .await
+}
+
+/// The `steps` most recent applied migrations, newest first: what `down`
+/// rolls back. Pure.
+pub fn to_roll_back<'a>(known: &'a [Known], status: &Status, steps: u32) -> Vec<&'a Known> {
+    known
+        .iter()
+        .rev()
+        .filter(|k| status.applied().any(|e| e.name == k.name))
+        .take(steps as usize)
+        .collect()
 }
 
 async fn run<'a>(

@@ -28,9 +28,11 @@
 //! Failures are built as the `sqlx::Error` the driver would have returned
 //! for the same event and classified by [`crate::session::classify`], so a
 //! failure keeps its code and its words. The relay copies bytes without
-//! looking at them (but for the length each server message announces,
-//! bounded in [`frames`]) and never logs them (they carry the password
-//! exchange and statements); it ends when either side closes. Every wait is bounded
+//! looking at them (but for the head of each server message: its length,
+//! bounded in [`frames`], and until the startup is over its type, shown
+//! to a [`Watch`] for the doctor's timings) and never logs them (they
+//! carry the password exchange and statements); it ends when either side
+//! closes. Every wait is bounded
 //! by the caller's deadline.
 
 use std::io;
@@ -54,12 +56,13 @@ use tokio::time::Instant;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 
-mod frames;
+pub(crate) mod frames;
 
 use crate::config::{ConnSpec, SslMode};
 use crate::error::{Code, Error, Result};
 use crate::net;
 use crate::session::classify;
+use crate::startup::Watch;
 
 /// How the connection to the server is protected, as negotiated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,6 +81,8 @@ pub enum Tls {
 pub(crate) struct Leg {
     stream: Stream,
     tls: Tls,
+    /// When the server answered the startup the relay carries.
+    startup: Watch,
 }
 
 enum Stream {
@@ -89,6 +94,12 @@ impl Leg {
     /// What the TLS step negotiated.
     pub fn tls(&self) -> Tls {
         self.tls
+    }
+
+    /// What the relay will see of the startup on this leg (the doctor
+    /// times `auth` and `database` with it).
+    pub fn startup(&self) -> Watch {
+        self.startup.clone()
     }
 }
 
@@ -179,6 +190,7 @@ async fn upgrade(mut stream: TcpStream, spec: &ConnSpec) -> std::result::Result<
             return Ok(Leg {
                 stream: Stream::Plain(stream),
                 tls: Tls::NotRequested,
+                startup: Watch::default(),
             });
         }
         SslMode::Prefer => {
@@ -186,6 +198,7 @@ async fn upgrade(mut stream: TcpStream, spec: &ConnSpec) -> std::result::Result<
                 return Ok(Leg {
                     stream: Stream::Plain(stream),
                     tls: Tls::Declined,
+                    startup: Watch::default(),
                 });
             }
             Check::Nothing
@@ -215,6 +228,7 @@ async fn upgrade(mut stream: TcpStream, spec: &ConnSpec) -> std::result::Result<
     Ok(Leg {
         stream: Stream::Tls(Box::new(tls)),
         tls: Tls::Encrypted { protocol },
+        startup: Watch::default(),
     })
 }
 
@@ -684,8 +698,8 @@ async fn relay(
     failure: Arc<Mutex<Option<Error>>>,
 ) {
     let lost = match leg.stream {
-        Stream::Plain(server) => pump(client, server).await,
-        Stream::Tls(server) => pump(client, *server).await,
+        Stream::Plain(server) => pump(client, server, &leg.startup).await,
+        Stream::Tls(server) => pump(client, *server, &leg.startup).await,
     };
     if let Some(e) = lost
         && let Ok(mut slot) = failure.lock()
@@ -695,10 +709,12 @@ async fn relay(
 }
 
 /// The relay proper; returns the error that ended reading from the
-/// server, if one did.
+/// server, if one did. Until the startup is over, what the server sends
+/// is also shown to `startup` (frame headers only).
 async fn pump<S: AsyncRead + AsyncWrite + Unpin>(
     client: UnixStream,
     server: S,
+    startup: &Watch,
 ) -> Option<io::Error> {
     const CLOSE_BOUND: Duration = Duration::from_secs(1);
     let (mut from_client, mut to_client) = client.into_split();
@@ -720,7 +736,13 @@ async fn pump<S: AsyncRead + AsyncWrite + Unpin>(
                 Ok(0) => break,
                 Ok(n) => {
                     // A message announced too long is never handed over.
-                    if let Err(e) = frames.follow(&buf[..n]) {
+                    let watching = startup.watching();
+                    let seen = &mut |head| {
+                        if watching {
+                            startup.observe(head);
+                        }
+                    };
+                    if let Err(e) = frames.follow(&buf[..n], seen) {
                         lost = Some(e);
                         break;
                     }

@@ -49,18 +49,18 @@ pub async fn credentials(config: &SdkConfig) -> Result<Credentials> {
     let no_credentials = |detail: String| {
         Error::new(
             Code::AwsNoCredentials,
-            format!("no AWS credentials to sign an RDS IAM auth token{detail}"),
+            format!("cannot sign an RDS IAM auth token{detail}"),
             "provide credentials the AWS way: an IAM role (Lambda, ECS, EC2), AWS_PROFILE, \
              or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
         )
     };
     let provider = config
         .credentials_provider()
-        .ok_or_else(|| no_credentials(String::new()))?;
-    provider
-        .provide_credentials()
-        .await
-        .map_err(|e| no_credentials(format!(": {e}")))
+        .ok_or_else(|| no_credentials(": no AWS credentials provider is configured".into()))?;
+    provider.provide_credentials().await.map_err(|e| {
+        let problem = crate::aws::credentials_problem(&e).unwrap_or_else(|| crate::aws::cause(&e));
+        no_credentials(format!(": {problem}"))
+    })
 }
 
 /// Signs a token for `user` at `host:port` in `region`, as of `time`.

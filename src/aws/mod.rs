@@ -25,18 +25,73 @@ use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
 use aws_smithy_http_client::{Builder, ConnectorBuilder, proxy::ProxyConfig};
 
 /// Loads the SDK configuration once per process; every AWS call is bounded
-/// by `timeout`.
-pub async fn load_config(timeout: Duration) -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
+/// by `timeout`. With `region` (the secret ARN's, `--region`, ...) the
+/// SDK's own region chain is not consulted: on a machine that is not in
+/// AWS, its last step (instance metadata) only times out and warns.
+pub async fn load_config(timeout: Duration, region: Option<&str>) -> SdkConfig {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .http_client(https_client())
         .timeout_config(
             TimeoutConfig::builder()
                 .connect_timeout(timeout.min(Duration::from_secs(5)))
                 .operation_timeout(timeout)
                 .build(),
-        )
-        .load()
-        .await
+        );
+    if let Some(region) = region {
+        loader = loader.region(aws_config::Region::new(region.to_string()));
+    }
+    loader.load().await
+}
+
+/// The cause of an AWS SDK error in one line: the innermost error of its
+/// chain (`Connection refused (os error 111)`, `dns error: ...`), where
+/// the outer ones only say "dispatch failure" or "io error". Never the
+/// `Debug` dump `DisplayErrorContext` ends with.
+pub fn cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut innermost = e.to_string();
+    let mut source = e.source();
+    while let Some(next) = source {
+        let text = next.to_string();
+        if !text.trim().is_empty() {
+            innermost = text;
+        }
+        source = next.source();
+    }
+    one_line(&innermost)
+}
+
+/// A credentials failure somewhere in `e`'s chain, in words: `None` when
+/// the failure is not about credentials.
+pub fn credentials_problem(e: &(dyn std::error::Error + 'static)) -> Option<String> {
+    use aws_credential_types::provider::error::CredentialsError;
+    let mut source = Some(e);
+    while let Some(err) = source {
+        if let Some(creds) = err.downcast_ref::<CredentialsError>() {
+            return Some(match creds {
+                CredentialsError::CredentialsNotLoaded(_) => {
+                    "no AWS credentials were found (the SDK's default chain: environment, \
+                     profile, web identity, ECS, instance metadata)"
+                        .to_string()
+                }
+                CredentialsError::ProviderTimedOut(d) => format!(
+                    "loading AWS credentials timed out after {}s",
+                    d.timeout_duration().as_secs()
+                ),
+                other => format!("AWS credentials could not be loaded: {}", cause(other)),
+            });
+        }
+        source = err.source();
+    }
+    None
+}
+
+/// One line of at most 200 characters.
+fn one_line(text: &str) -> String {
+    let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if flat.chars().count() <= 200 {
+        return flat;
+    }
+    flat.chars().take(197).collect::<String>() + "..."
 }
 
 /// What `aws-smithy-runtime`'s `default-https-client` builds for the latest

@@ -8,7 +8,7 @@
 use aws_config::SdkConfig;
 use aws_sdk_secretsmanager::Client;
 use aws_sdk_secretsmanager::config::Region;
-use aws_sdk_secretsmanager::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_secretsmanager::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueError;
 
 use crate::config::DbSecret;
@@ -18,6 +18,8 @@ use crate::error::{Code, Error, Result};
 #[derive(Clone, Debug)]
 pub struct Secrets {
     client: Client,
+    /// The endpoint the shared configuration names, if any.
+    endpoint_url: Option<String>,
 }
 
 impl Secrets {
@@ -29,13 +31,27 @@ impl Secrets {
         }
         Self {
             client: Client::from_conf(builder.build()),
+            endpoint_url: config.endpoint_url().map(String::from),
         }
     }
 
     /// Wraps a client built elsewhere (tests use the SDK's replay client).
     #[cfg(test)]
     pub fn from_client(client: Client) -> Self {
-        Self { client }
+        Self {
+            client,
+            endpoint_url: None,
+        }
+    }
+
+    /// Where requests go, for messages: the configured endpoint
+    /// (`AWS_ENDPOINT_URL`...), else the region's.
+    fn endpoint(&self) -> String {
+        match (&self.endpoint_url, self.client.config().region()) {
+            (Some(url), _) => url.clone(),
+            (None, Some(region)) => format!("secretsmanager.{region}.amazonaws.com"),
+            (None, None) => "no region".to_string(),
+        }
     }
 
     /// Reads `id` (an ARN or a name) at version stage `stage`.
@@ -54,7 +70,7 @@ impl Secrets {
             .version_stage(stage)
             .send()
             .await
-            .map_err(|e| classify(&e, id, stage))?;
+            .map_err(|e| classify(&e, id, stage, &self.endpoint()))?;
         let arn = output.arn().unwrap_or(id);
         let version = output.version_id().unwrap_or("unknown");
         let text = output.secret_string().ok_or_else(|| {
@@ -70,8 +86,9 @@ impl Secrets {
     }
 }
 
-/// Maps a failed `GetSecretValue` to a diagnosis code.
-fn classify(e: &SdkError<GetSecretValueError>, id: &str, stage: &str) -> Error {
+/// Maps a failed `GetSecretValue` to a diagnosis code, with its cause in
+/// one line (`endpoint` names where the request went).
+fn classify(e: &SdkError<GetSecretValueError>, id: &str, stage: &str, endpoint: &str) -> Error {
     match e {
         SdkError::ServiceError(service) => {
             let err = service.err();
@@ -107,28 +124,35 @@ fn classify(e: &SdkError<GetSecretValueError>, id: &str, stage: &str) -> Error {
                 )
             }
         }
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => {
-            let detail = DisplayErrorContext(e).to_string();
-            if detail.contains("credentials") {
-                Error::new(
-                    Code::AwsNoCredentials,
-                    format!("no AWS credentials to read secret {id}: {detail}"),
-                    "provide credentials the AWS way: an IAM role (Lambda, ECS, EC2), \
-                     AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
-                )
-            } else {
-                Error::new(
-                    Code::SecretUnreachable,
-                    format!("cannot reach Secrets Manager for secret {id}: {detail}"),
-                    "check network access to the Secrets Manager endpoint (inside a VPC: a VPC \
-                     endpoint or a NAT gateway) and AWS_ENDPOINT_URL if set",
-                )
-            }
+        _ if crate::aws::credentials_problem(e).is_some() => {
+            let problem = crate::aws::credentials_problem(e).unwrap_or_default();
+            Error::new(
+                Code::AwsNoCredentials,
+                format!("cannot read secret {id}: {problem}"),
+                Code::AwsNoCredentials.hint(),
+            )
         }
+        SdkError::TimeoutError(_) => Error::new(
+            Code::SecretUnreachable,
+            format!(
+                "Secrets Manager ({endpoint}) did not answer within the time limit for secret {id}"
+            ),
+            "check the network path to Secrets Manager (inside a VPC: a VPC endpoint or a NAT \
+             gateway) and AWS_ENDPOINT_URL if set; --connect-timeout sets the limit",
+        ),
+        SdkError::DispatchFailure(_) => Error::new(
+            Code::SecretUnreachable,
+            format!(
+                "cannot reach Secrets Manager ({endpoint}) for secret {id}: {}",
+                crate::aws::cause(e)
+            ),
+            "check network access to the Secrets Manager endpoint (inside a VPC: a VPC \
+             endpoint or a NAT gateway) and AWS_ENDPOINT_URL if set",
+        ),
         other => Error::new(
             Code::SecretError,
-            format!("reading secret {id} failed: {}", DisplayErrorContext(other)),
-            "run with -v for details",
+            format!("reading secret {id} failed: {}", crate::aws::cause(other)),
+            "run with -v for the AWS SDK's own log",
         ),
     }
 }

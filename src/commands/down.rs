@@ -1,14 +1,18 @@
 //! `migrate down`: roll back the most recent migrations under the locks,
 //! each with its `down.sql`; its `_prisma_migrations` row is deleted, so
-//! Prisma would apply it again.
+//! Prisma would apply it again. On a host that is not this machine it
+//! needs `--yes`, checked before connecting; it always prints what it will
+//! roll back before it starts (`destructive`).
 
 use migration::prisma::PrismaMigrator;
 
 use crate::cli::DownArgs;
 use crate::commands::Ctx;
+use crate::commands::destructive::{self, Target};
 use crate::error::{Exit, Result};
 use crate::lock::{self, Scope};
 use crate::runner::{self, Step};
+use crate::session::Session;
 use crate::{deploy, migrations};
 
 /// What `migrate down` prints.
@@ -32,49 +36,60 @@ impl std::fmt::Display for DownReport {
 
 pub async fn run<M: PrismaMigrator>(ctx: &Ctx, args: &DownArgs) -> Result<Exit> {
     let known = migrations::known::<M>()?;
-    let (_, session) = ctx.migration_session().await?;
-    let lock = match lock::acquire(&session, ctx.lock_timeout, Scope::WithPrisma).await {
-        Ok(lock) => lock,
-        Err(e) => {
-            session.close().await;
-            return Err(e);
-        }
+    let resolved = ctx.migration_target().await?;
+    let target = Target::of(&resolved);
+    let does = format!(
+        "rolls back the {} most recent migration{} (their down.sql drops what they made, data included)",
+        args.steps,
+        if args.steps == 1 { "" } else { "s" }
+    );
+    destructive::confirm("down", &does, &target, args.yes, None)?;
+    let session = ctx.open(&resolved).await?;
+    let options = runner::Options {
+        allow_edited: args.allow_edited,
+        ddl: args.ddl.into(),
     };
-    let ui = ctx.ui;
-    let rolled_back = async {
-        deploy::convert_legacy(ui, &session, &known).await?;
-        let status = runner::read_status(&session, &known).await?;
-        let options = runner::Options {
-            allow_edited: args.allow_edited,
-            ddl: args.ddl.into(),
-        };
-        runner::down(
-            &session,
-            &known,
-            &status,
-            args.steps,
-            options,
-            &mut |step| {
-                ui.progress(format_args!(
-                    "rolled back {} ({:.1} ms)",
-                    step.name,
-                    step.elapsed.as_secs_f64() * 1e3
-                ));
-            },
-        )
-        .await
-    }
-    .await;
-    let released = lock.release(&session).await;
+    let rolled_back = roll_back(ctx, &session, &target, &known, args.steps, options).await;
     let (database, schema) = (session.database.clone(), session.schema.clone());
     session.close().await;
-    let rolled_back = rolled_back?;
-    released?;
     ctx.ui.result(&DownReport {
         ok: true,
         database,
         schema,
-        rolled_back,
+        rolled_back: rolled_back?,
     });
     Ok(Exit::Ok)
+}
+
+/// Under the locks: rolls back the `steps` most recent migrations, after
+/// saying which and what their `down.sql` runs. `reset` shares it.
+pub async fn roll_back(
+    ctx: &Ctx,
+    session: &Session,
+    target: &Target,
+    known: &[migrations::Known],
+    steps: u32,
+    options: runner::Options,
+) -> Result<Vec<Step>> {
+    let lock = lock::acquire(session, ctx.lock_timeout, Scope::WithPrisma).await?;
+    let ui = ctx.ui;
+    let rolled_back = async {
+        deploy::convert_legacy(ui, session, known).await?;
+        let status = runner::read_status(session, known).await?;
+        status.refuse(options.allow_edited)?;
+        destructive::preview_rollback(ui, target, &runner::to_roll_back(known, &status, steps));
+        runner::down(session, known, &status, steps, options, &mut |step| {
+            ui.progress(format_args!(
+                "rolled back {} ({:.1} ms)",
+                step.name,
+                step.elapsed.as_secs_f64() * 1e3
+            ));
+        })
+        .await
+    }
+    .await;
+    let released = lock.release(session).await;
+    let rolled_back = rolled_back?;
+    released?;
+    Ok(rolled_back)
 }

@@ -1,16 +1,19 @@
 //! One module per command; this one builds what they share and dispatches.
 
 pub mod baseline;
+pub mod destructive;
 pub mod dev;
 pub mod doctor;
 pub mod down;
 pub mod entities;
+pub mod fresh;
 pub mod grant;
 pub mod iam_token;
 pub mod import_prisma;
 pub mod lint;
 pub mod new;
 pub mod prisma_check;
+pub mod reset;
 pub mod resolve;
 pub mod scratch;
 pub mod status;
@@ -22,7 +25,7 @@ use std::time::Duration;
 
 use migration::prisma::PrismaMigrator;
 
-use crate::cli::{Cli, Command, GlobalArgs};
+use crate::cli::{Cli, Command, Settings};
 use crate::config::{DotEnv, Resolved, Sources, Which};
 use crate::connector::Connector;
 use crate::error::{Error, Exit, Result};
@@ -38,40 +41,60 @@ pub struct Ctx {
 }
 
 impl Ctx {
-    fn new(global: &GlobalArgs, ui: Ui) -> Result<Self> {
-        let dotenv = if global.no_dotenv {
+    fn new(settings: &Settings, ui: Ui) -> Result<Self> {
+        let dotenv = if settings.env.no_dotenv {
             DotEnv::default()
-        } else if let Some(path) = &global.env_file {
+        } else if let Some(path) = &settings.env.env_file {
             DotEnv::load(path, true)?
         } else {
             DotEnv::load(Path::new(".env"), false)?
         };
         let sources = Sources {
-            flags: global.conn_flags(),
+            flags: settings.conn.conn_flags(),
             env: Sources::process_env(),
             dotenv,
         };
+        let lock_timeout = Duration::from_secs(settings.lock.lock_timeout);
         Ok(Self {
             ui,
-            connector: Connector::new(sources, global.connect_timeout.map(Duration::from_secs))
-                .with_lock_timeout(Duration::from_secs(global.lock_timeout)),
-            lock_timeout: Duration::from_secs(global.lock_timeout),
+            connector: Connector::new(
+                sources,
+                settings.connect.connect_timeout.map(Duration::from_secs),
+            )
+            .with_lock_timeout(lock_timeout),
+            lock_timeout,
         })
+    }
+
+    /// Resolves the migration connection (a secret read, an IAM token
+    /// signed), refusing poolers; connects to no database.
+    pub async fn migration_target(&self) -> Result<Resolved> {
+        let resolved = self.connector.resolve(Which::Migration).await?;
+        resolved.refuse_pooler()?;
+        tracing::debug!("migration connection: {}", resolved.redacted());
+        Ok(resolved)
+    }
+
+    /// Opens a resolved connection. Refused on this machine, the hint
+    /// says how it relates to the checkout's local cluster.
+    pub async fn open(&self, resolved: &Resolved) -> Result<Session> {
+        match self.connector.connect_resolved(resolved).await {
+            Ok(session) => Ok(session),
+            Err(e) => Err(dev::explain_refused(e, resolved).await),
+        }
     }
 
     /// Resolves and opens the migration connection, refusing poolers.
     pub async fn migration_session(&self) -> Result<(Resolved, Session)> {
-        let resolved = self.connector.resolve(Which::Migration).await?;
-        resolved.refuse_pooler()?;
-        tracing::debug!("migration connection: {}", resolved.redacted());
-        let session = self.connector.connect_resolved(&resolved).await?;
+        let resolved = self.migration_target().await?;
+        let session = self.open(&resolved).await?;
         Ok((resolved, session))
     }
 }
 
 /// Runs the parsed command.
 pub async fn run<M: PrismaMigrator>(cli: Cli, ui: Ui) -> Result<Exit> {
-    let ctx = Ctx::new(&cli.global, ui)?;
+    let ctx = Ctx::new(&cli.command.settings(), ui)?;
     if cli.command.uses_migrations() {
         crate::workspace::check_current(&M::directories())?;
     }
@@ -81,7 +104,7 @@ pub async fn run<M: PrismaMigrator>(cli: Cli, ui: Ui) -> Result<Exit> {
         Command::Down(args) => down::run::<M>(&ctx, &args).await,
         Command::Status(args) => status::run::<M>(&ctx, &args).await,
         Command::Grant(args) => grant::run(&ctx, &args).await,
-        Command::Doctor => doctor::run::<M>(&ctx).await,
+        Command::Doctor(_) => doctor::run::<M>(&ctx).await,
         Command::Lint(args) => lint::run::<M>(&ctx, &args).await,
         Command::Entities(args) => entities::run::<M>(&ctx, &args).await,
         Command::New(args) => new::run::<M>(&ctx, &args).await,
@@ -89,8 +112,10 @@ pub async fn run<M: PrismaMigrator>(cli: Cli, ui: Ui) -> Result<Exit> {
         Command::Baseline(args) => baseline::run::<M>(&ctx, &args).await,
         Command::ImportPrisma(args) => import_prisma::run(&ctx, &args),
         Command::PrismaCheck(args) => prisma_check::run::<M>(&ctx, &args).await,
-        Command::Url => url::run(&ctx).await,
-        Command::IamToken => iam_token::run(&ctx).await,
+        Command::Url(_) => url::run(&ctx).await,
+        Command::IamToken(_) => iam_token::run(&ctx).await,
+        Command::Fresh(args) => fresh::run::<M>(&ctx, &args).await,
+        Command::Reset(args) => reset::run::<M>(&ctx, &args).await,
     }
 }
 

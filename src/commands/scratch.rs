@@ -2,7 +2,10 @@
 //! that `migrate entities` generates from, `migrate prisma-check` compares
 //! with and `migrate new` writes the next migration against (replaying the
 //! directories on disk, then trying the new one up and down). Needs no
-//! configuration; dropped when done.
+//! configuration; dropped when done. A cluster the command had to start
+//! is stopped again when it is done with it (unless another client is
+//! connected by then): `entities --check` after `dev --stop` leaves it
+//! stopped.
 
 use migration::prisma::PrismaMigrator;
 
@@ -19,6 +22,8 @@ pub struct Scratch {
     cluster: Cluster,
     name: String,
     pub session: Session,
+    /// This command started the cluster: it stops it when done.
+    started: bool,
 }
 
 impl Scratch {
@@ -48,14 +53,23 @@ impl Scratch {
     pub async fn replayed(ctx: &Ctx, known: &[Known], steps: Option<u32>) -> Result<Self> {
         let root = dev_dir()?;
         let mut cluster = Cluster::open_or_init(&root)?;
-        if cluster.start()? {
+        let started = cluster.start()?;
+        if started {
             ctx.ui.progress(format_args!(
                 "started the local PostgreSQL on 127.0.0.1:{}",
                 cluster.port()
             ));
         }
         let name = format!("impulse_scratch_{}", std::process::id());
-        let admin = superuser_session(ctx, &cluster).await?;
+        let admin = match superuser_session(ctx, &cluster).await {
+            Ok(admin) => admin,
+            Err(e) => {
+                if started {
+                    stop_quietly(ctx, &cluster);
+                }
+                return Err(e);
+            }
+        };
         let fresh = async {
             let drop = format!(
                 "DROP DATABASE IF EXISTS {} WITH (FORCE)",
@@ -66,13 +80,27 @@ impl Scratch {
         }
         .await;
         admin.close().await;
-        fresh?;
-        let spec = cluster.superuser_spec(&name);
-        let session = Session::open(&spec, ctx.connector.connect_timeout(&spec)).await?;
+        let session = match fresh {
+            Ok(()) => {
+                let spec = cluster.superuser_spec(&name);
+                Session::open(&spec, ctx.connector.connect_timeout(&spec)).await
+            }
+            Err(e) => Err(e),
+        };
+        let session = match session {
+            Ok(session) => session,
+            Err(e) => {
+                if started {
+                    stop_quietly(ctx, &cluster);
+                }
+                return Err(e);
+            }
+        };
         let scratch = Self {
             cluster,
             name,
             session,
+            started,
         };
         if let Err(e) = scratch.up(known, steps).await {
             scratch.drop_database(ctx).await;
@@ -138,9 +166,13 @@ impl Scratch {
             "DROP DATABASE IF EXISTS {} WITH (FORCE)",
             quote_ident(&self.name)
         );
+        let mut others = 0;
         let dropped = match superuser_session(ctx, &self.cluster).await {
             Ok(admin) => {
                 let result = execute(&admin, &sql).await;
+                if self.started {
+                    others = other_clients(&admin).await;
+                }
                 admin.close().await;
                 result
             }
@@ -153,7 +185,37 @@ impl Scratch {
                 e.message
             );
         }
+        if self.started && others == 0 {
+            stop_quietly(ctx, &self.cluster);
+        } else if self.started {
+            ctx.ui.progress(format_args!(
+                "left the local PostgreSQL running: {others} other client(s) connected meanwhile"
+            ));
+        }
     }
+}
+
+/// Stops a cluster this command started, and says so (a failure to stop
+/// it is a warning: the command's own work is done).
+fn stop_quietly(ctx: &Ctx, cluster: &Cluster) {
+    match cluster.stop() {
+        Ok(_) => ctx
+            .ui
+            .progress("stopped the local PostgreSQL again (this command started it)"),
+        Err(e) => tracing::warn!("could not stop the local PostgreSQL: {}", e.message),
+    }
+}
+
+/// How many other clients are connected to the cluster (someone started
+/// using it meanwhile: it is then left running). Unknown counts as one.
+async fn other_clients(admin: &Session) -> i64 {
+    sqlx::query_scalar(
+        "SELECT count(*) FROM pg_catalog.pg_stat_activity \
+         WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()",
+    )
+    .fetch_one(&admin.pool)
+    .await
+    .unwrap_or(1)
 }
 
 /// `name` is not a migration of this binary.

@@ -2,12 +2,20 @@
 //! where every part came from (flag, environment, `.env` line, secret ARN
 //! and version, IAM). Fetches secrets and signs IAM tokens like any other
 //! command, so what it shows is what a connection would use.
+//!
+//! It is the configuration's debugger, so a problem does not hide the
+//! rest: every part that could be resolved is shown, and every problem of
+//! both connections is reported at once (exit status of the first). When
+//! the secret could not be read, its user and password are shown as the
+//! secret's, unread. The parts' column fits the longest value, whatever
+//! it is (a long `sslrootcert` path).
 
 use std::collections::BTreeMap;
 
 use crate::commands::Ctx;
 use crate::config::{self, Resolved, SecretRef, Which};
-use crate::error::{Code, Exit, Result};
+use crate::connector::Attempt;
+use crate::error::{Code, Error, Exit, Result};
 
 /// What `migrate url` prints: each connection, or `null` when it is not
 /// configured.
@@ -15,6 +23,10 @@ use crate::error::{Code, Exit, Result};
 pub struct UrlReport {
     pub app: Option<ConnectionView>,
     pub migration: Option<ConnectionView>,
+    /// Each connection (app, migration) is configured but could not be
+    /// put together: shown as such, not as "not configured".
+    #[serde(skip)]
+    unresolved: [bool; 2],
 }
 
 /// One resolved connection as `migrate url` shows it.
@@ -41,40 +53,75 @@ pub struct Part {
 }
 
 pub async fn run(ctx: &Ctx) -> Result<Exit> {
-    let app = ctx.connector.resolve(Which::App).await;
+    let app = ctx.connector.attempt(Which::App).await;
     let same_as_app =
         config::plan(ctx.connector.sources(), Which::Migration).is_ok_and(|p| p.same_as_app);
     let migration = if same_as_app {
         // The same connection: no second resolution (nor IAM signature).
-        app.clone().map(|mut r| {
-            r.which = Which::Migration;
-            r.same_as_app = true;
-            r
-        })
+        Attempt {
+            resolved: app.resolved.clone().map(|mut r| {
+                r.which = Which::Migration;
+                r.same_as_app = true;
+                r
+            }),
+            error: None,
+            unread_secret: app.unread_secret,
+        }
     } else {
-        ctx.connector.resolve(Which::Migration).await
+        ctx.connector.attempt(Which::Migration).await
     };
     // Not configuring one connection is fine (a deploy job may set only
-    // DIRECT_URL); any other failure, or neither configured, is an error.
-    let usable = |r: Result<Resolved>| match r {
-        Ok(r) => Ok(Some(r)),
-        Err(e) if e.code == Code::ConfigMissing => Ok(None),
-        Err(e) => Err(e),
+    // DIRECT_URL); neither configured is `config.missing`.
+    let missing = |a: &Attempt| {
+        a.error
+            .as_ref()
+            .is_some_and(|e| e.code == Code::ConfigMissing)
     };
-    let app = usable(app)?;
-    let migration = usable(migration)?;
-    if app.is_none() && migration.is_none() {
-        ctx.connector.resolve(Which::Migration).await?;
+    if missing(&app) && missing(&migration) {
+        return Err(migration
+            .error
+            .unwrap_or_else(|| Error::of(Code::ConfigMissing, "")));
     }
-    ctx.ui.result(&UrlReport {
-        app: app.as_ref().map(ConnectionView::of),
-        migration: migration.as_ref().map(ConnectionView::of),
-    });
-    Ok(Exit::Ok)
+    let unresolved =
+        |a: &Attempt| a.resolved.is_none() && a.error.as_ref().is_some_and(|_| !missing(a));
+    let report = UrlReport {
+        app: ConnectionView::of_attempt(&app),
+        migration: ConnectionView::of_attempt(&migration),
+        unresolved: [unresolved(&app), unresolved(&migration)],
+    };
+    let problems: Vec<Error> = [app.error, migration.error]
+        .into_iter()
+        .flatten()
+        .filter(|e| e.code != Code::ConfigMissing)
+        .flat_map(|e| {
+            if e.problems.is_empty() {
+                vec![e]
+            } else {
+                e.problems
+            }
+        })
+        .collect();
+    match Error::all("the configuration", problems) {
+        Ok(()) => {
+            ctx.ui.result(&report);
+            Ok(Exit::Ok)
+        }
+        Err(e) => {
+            ctx.ui.error_with(&e, &Some(report));
+            Ok(e.exit())
+        }
+    }
 }
 
 impl ConnectionView {
-    fn of(r: &Resolved) -> Self {
+    fn of_attempt(attempt: &Attempt) -> Option<Self> {
+        attempt
+            .resolved
+            .as_ref()
+            .map(|r| Self::of(r, attempt.unread_secret))
+    }
+
+    fn of(r: &Resolved, unread_secret: bool) -> Self {
         let mut parts: Vec<(&'static str, String, String)> = vec![
             ("host", r.host.value.clone(), r.host.origin.to_string()),
             ("port", r.port.value.to_string(), r.port.origin.to_string()),
@@ -82,6 +129,20 @@ impl ConnectionView {
         ];
         if let Some(password) = &r.password {
             parts.push(("password", "****".into(), password.origin.to_string()));
+        }
+        if unread_secret {
+            // What the secret was to fill in, instead of the URL's
+            // REPLACED_BY_SECRET.
+            let plan_secret = "the secret (not read: see the error)".to_string();
+            for (name, value, from) in parts.iter_mut() {
+                if matches!(*name, "user" | "password") {
+                    *value = "?".into();
+                    *from = plan_secret.clone();
+                }
+            }
+            if !parts.iter().any(|(name, _, _)| *name == "password") {
+                parts.push(("password", "?".into(), plan_secret));
+            }
         }
         parts.push((
             "database",
@@ -119,7 +180,16 @@ impl ConnectionView {
         }
     }
 
-    fn text(&self, which: Which) -> String {
+    /// The widest value, for the column.
+    fn width(&self) -> usize {
+        self.parts
+            .values()
+            .map(|p| p.value.chars().count())
+            .max()
+            .unwrap_or(0)
+    }
+
+    fn text(&self, which: Which, width: usize) -> String {
         if self.same_as_app {
             return format!(
                 "{} connection: the app connection (DIRECT_URL and MIGRATION_SECRET_ARN are unset)\n",
@@ -127,13 +197,14 @@ impl ConnectionView {
             );
         }
         let mut out = format!(
-            "{} connection\n  url          {}\n",
+            "{} connection\n  {:<12} {}\n",
             which.label(),
+            "url",
             self.url
         );
         for name in &self.order {
             let part = &self.parts[name];
-            out += &format!("  {name:<12} {:<30} {}\n", part.value, part.from);
+            out += &format!("  {name:<12} {:<width$}  {}\n", part.value, part.from);
         }
         out
     }
@@ -141,9 +212,22 @@ impl ConnectionView {
 
 impl std::fmt::Display for UrlReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        for (which, view) in [(Which::App, &self.app), (Which::Migration, &self.migration)] {
+        // One column for both connections.
+        let width = [&self.app, &self.migration]
+            .into_iter()
+            .flatten()
+            .map(ConnectionView::width)
+            .max()
+            .unwrap_or(0);
+        let each = [(Which::App, &self.app), (Which::Migration, &self.migration)];
+        for ((which, view), unresolved) in each.into_iter().zip(self.unresolved) {
             match view {
-                Some(view) => f.write_str(&view.text(view.which.unwrap_or(which)))?,
+                Some(view) => f.write_str(&view.text(view.which.unwrap_or(which), width))?,
+                None if unresolved => writeln!(
+                    f,
+                    "{} connection: cannot be put together (see the error)",
+                    which.label()
+                )?,
                 None => writeln!(f, "{} connection: not configured", which.label())?,
             }
         }

@@ -398,7 +398,8 @@ pub fn resolve(plan: &Plan, secret: Option<&DbSecret>) -> Result<Resolved> {
     let where_from = secret
         .map(|s| format!("secret {}", s.arn))
         .unwrap_or_else(|| "the configuration".into());
-    let host = host.ok_or_else(|| {
+    // Both missing parts at once.
+    let no_host = || {
         Error::new(
             Code::ConfigMissingHost,
             format!(
@@ -409,14 +410,25 @@ pub fn resolve(plan: &Plan, secret: Option<&DbSecret>) -> Result<Resolved> {
              (or DIRECT_URL) as a template with the endpoint and database, e.g. \
              postgresql://REPLACED_BY_SECRET@HOST:5432/DATABASE, or pass --host",
         )
-    })?;
-    let user = user.ok_or_else(|| {
+    };
+    let no_user = || {
         Error::new(
             Code::ConfigMissingUser,
             format!("the {} connection has no user name", which.label()),
             Code::ConfigMissingUser.hint(),
         )
-    })?;
+    };
+    let (host, user) = match (host, user) {
+        (Some(host), Some(user)) => (host, user),
+        (host, user) => {
+            let problems = [host.is_none().then(no_host), user.is_none().then(no_user)];
+            let all = Error::all(
+                &format!("the {} connection", which.label()),
+                problems.into_iter().flatten().collect(),
+            );
+            return Err(all.err().unwrap_or_else(no_host));
+        }
+    };
 
     let (template, url_origin) = match url {
         Some((spec, origin)) => (spec, Some(origin)),
@@ -510,52 +522,121 @@ impl Resolved {
     }
 
     /// Every part is fit to send: no control characters, identifiers of at
-    /// most 63 bytes, a schema that is not PostgreSQL's own.
+    /// most 63 bytes, a schema that is not PostgreSQL's own. Every problem
+    /// at once; a part that is still a placeholder is left to
+    /// [`Resolved::check_placeholders`].
     pub fn check_parts(&self) -> Result<()> {
+        Error::all(&self.label(), self.part_problems())
+    }
+
+    /// "the app connection", for messages.
+    fn label(&self) -> String {
+        format!("the {} connection", self.which.label())
+    }
+
+    fn part_problems(&self) -> Vec<Error> {
         let name = self.which.label();
         let part =
             |what: &str, origin: &Origin| format!("the {name} connection's {what} (from {origin})");
-        checks::host(&part("host", &self.host.origin), &self.host.value)?;
-        checks::identifier(&part("user", &self.user.origin), &self.user.value)?;
+        let typed = |v: &str| Placeholder::find(v).is_none();
+        let mut problems = Vec::new();
+        let mut check = |result: Result<()>| {
+            if let Err(e) = result {
+                problems.push(e);
+            }
+        };
+        if typed(&self.host.value) {
+            check(checks::host(
+                &part("host", &self.host.origin),
+                &self.host.value,
+            ));
+        }
+        if typed(&self.user.value) {
+            check(checks::identifier(
+                &part("user", &self.user.origin),
+                &self.user.value,
+            ));
+        }
         if let Some(password) = &self.password {
-            checks::no_control_characters(
+            check(checks::no_control_characters(
                 &part("password", &password.origin),
                 password.value.expose(),
-            )?;
+            ));
         }
-        checks::identifier(&part("database", &self.dbname.origin), &self.dbname.value)?;
-        checks::managed_schema(&part("schema", &self.schema.origin), &self.schema.value)?;
+        if typed(&self.dbname.value) {
+            check(checks::identifier(
+                &part("database", &self.dbname.origin),
+                &self.dbname.value,
+            ));
+        }
+        check(checks::managed_schema(
+            &part("schema", &self.schema.origin),
+            &self.schema.value,
+        ));
         if let Some(cert) = &self.sslrootcert {
-            checks::no_control_characters(
+            check(checks::no_control_characters(
                 &part("sslrootcert", &cert.origin),
                 &cert.value.to_string_lossy(),
-            )?;
+            ));
         }
         if let Some(app) = &self.template.application_name {
             let origin = self.url_origin.clone().unwrap_or(Origin::Default("none"));
-            checks::no_control_characters(&part("application_name", &origin), app)?;
+            check(checks::no_control_characters(
+                &part("application_name", &origin),
+                app,
+            ));
         }
         if let Some(region) = &self.region {
-            checks::region(&part("AWS region", &region.origin), &region.value)?;
+            check(checks::region(
+                &part("AWS region", &region.origin),
+                &region.value,
+            ));
         }
-        Ok(())
+        problems
+    }
+
+    /// Every problem at once, before an IAM token is signed: the parts
+    /// ([`Resolved::check_parts`]) and the placeholders, except in the
+    /// password when IAM is to replace it.
+    /// `first` (the failure to read the secret) goes before the others;
+    /// the user and password are then not checked, since the secret was
+    /// to fill them in.
+    pub fn check_all(&self, first: Option<Error>) -> Result<()> {
+        let skip: &[&str] = match (first.is_some(), self.iam.is_some()) {
+            (true, _) => &["user", "password"],
+            (false, true) => &["password"],
+            (false, false) => &[],
+        };
+        let mut problems: Vec<Error> = first.into_iter().collect();
+        problems.extend(self.placeholder_problems(skip));
+        problems.extend(self.part_problems());
+        Error::all(&self.label(), problems)
     }
 
     /// A placeholder that survived resolution is an error naming the
-    /// variable that should have replaced it.
+    /// variable that should have replaced it; all of them at once (one
+    /// problem per kind of placeholder, naming every part that holds it).
     pub fn check_placeholders(&self) -> Result<()> {
+        Error::all(&self.label(), self.placeholder_problems(&[]))
+    }
+
+    /// The placeholder problems of every part but those in `skip`.
+    fn placeholder_problems(&self, skip: &[&str]) -> Vec<Error> {
         let parts = [
             ("user", Some(self.user.value.as_str())),
             ("password", self.password.as_ref().map(|p| p.value.expose())),
             ("host", Some(self.host.value.as_str())),
             ("database", Some(self.dbname.value.as_str())),
+            (
+                "sslrootcert",
+                self.sslrootcert.as_ref().and_then(|c| c.value.to_str()),
+            ),
         ];
-        let Some((part, placeholder)) = parts
+        let found: Vec<(&str, Placeholder)> = parts
             .iter()
-            .find_map(|(part, v)| v.and_then(Placeholder::find).map(|p| (*part, p)))
-        else {
-            return Ok(());
-        };
+            .filter(|(part, _)| !skip.contains(part))
+            .filter_map(|(part, v)| v.and_then(Placeholder::find).map(|p| (*part, p)))
+            .collect();
         let source = self
             .url_origin
             .as_ref()
@@ -564,25 +645,48 @@ impl Resolved {
             Which::App => vars::DB_SECRET_ARN,
             Which::Migration => "MIGRATION_SECRET_ARN (or DB_SECRET_ARN)",
         };
-        let hint = match placeholder {
-            Placeholder::ReplacedBySecret => format!(
-                "set {secret_var} to the secret's ARN: the URL is then a template and the \
-                 secret supplies user and password"
-            ),
-            Placeholder::AwsIamToken => "set DB_IAM_AUTH=true (or pass --iam): the password is \
-                 then a fresh RDS IAM auth token"
-                .to_string(),
-            Placeholder::Angle => "replace the <...> placeholder with the real value".to_string(),
-        };
-        Err(Error::new(
-            Code::ConfigPlaceholder,
-            format!(
-                "the {} connection's {part} is still the placeholder {} (from {source})",
-                self.which.label(),
-                placeholder.shown()
-            ),
-            hint,
-        ))
+        let mut problems = Vec::new();
+        for placeholder in [
+            Placeholder::Angle,
+            Placeholder::ReplacedBySecret,
+            Placeholder::AwsIamToken,
+        ] {
+            let names: Vec<&str> = found
+                .iter()
+                .filter(|(_, p)| *p == placeholder)
+                .map(|(part, _)| *part)
+                .collect();
+            if names.is_empty() {
+                continue;
+            }
+            let hint = match placeholder {
+                Placeholder::ReplacedBySecret => format!(
+                    "set {secret_var} to the secret's ARN: the URL is then a template and the \
+                     secret supplies user and password"
+                ),
+                Placeholder::AwsIamToken => "set DB_IAM_AUTH=true (or pass --iam): the \
+                     password is then a fresh RDS IAM auth token"
+                    .to_string(),
+                Placeholder::Angle => "replace the <...> placeholder with the real value \
+                     (the endpoint, user or database it stands for)"
+                    .to_string(),
+            };
+            let (parts, verb) = match names.as_slice() {
+                [one] => (one.to_string(), "is"),
+                [init @ .., last] => (format!("{} and {last}", init.join(", ")), "are"),
+                [] => continue,
+            };
+            problems.push(Error::new(
+                Code::ConfigPlaceholder,
+                format!(
+                    "the {} connection's {parts} {verb} still the placeholder {} (from {source})",
+                    self.which.label(),
+                    placeholder.shown()
+                ),
+                hint,
+            ));
+        }
+        problems
     }
 }
 

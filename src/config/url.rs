@@ -143,18 +143,17 @@ impl ConnSpec {
             }));
         }
         // `<RDS_PROXY_ENDPOINT>` and the like are not URL syntax at all:
-        // name them as what they are before the URL parser trips over them.
-        let decoded = percent_encoding::percent_decode_str(rest).decode_utf8_lossy();
-        if decoded
-            .find('<')
-            .is_some_and(|open| decoded[open..].contains('>'))
-        {
-            return Err(Error::new(
-                Code::ConfigPlaceholder,
-                format!("{var} still holds a <...> placeholder"),
-                "replace every <...> in the URL with the real value (endpoint, user, database)",
-            ));
-        }
+        // each stands in for a part while the URL is parsed, and is put
+        // back in that part, so that resolution reports every placeholder
+        // (and every other problem) at once, naming the part.
+        let angle = Error::new(
+            Code::ConfigPlaceholder,
+            format!("{var} still holds a <...> placeholder"),
+            "replace every <...> in the URL with the real value (endpoint, user, database)",
+        );
+        let (rest, placeholders) = stand_ins(rest);
+        let rest = rest.as_str();
+        let restore = |part: String| restored(part, &placeholders);
         if password_has_raw_reserved_chars(rest) {
             return Err(Error::new(
                 Code::ConfigUnencodedPassword,
@@ -169,8 +168,12 @@ impl ConnSpec {
         }
         // Parse with the scheme the `url` crate knows nothing special about;
         // both spellings mean the same thing.
-        let url =
-            Url::parse(&format!("postgresql://{rest}")).map_err(|e| invalid(&e.to_string()))?;
+        let url = match Url::parse(&format!("postgresql://{rest}")) {
+            Ok(url) => url,
+            // A placeholder where no stand-in fits (the port): name it.
+            Err(_) if !placeholders.is_empty() => return Err(angle),
+            Err(e) => return Err(invalid(&e.to_string())),
+        };
         let host = match url.host() {
             Some(url::Host::Ipv6(addr)) => addr.to_string(),
             Some(host) => host.to_string(),
@@ -204,11 +207,11 @@ impl ConnSpec {
         }
 
         let mut spec = Self {
-            host,
+            host: restore(host),
             port,
-            user,
-            password,
-            dbname,
+            user: restore(user),
+            password: password.map(|p| Secret::new(restore(p.expose().to_string()))),
+            dbname: restore(dbname),
             ..Self::empty()
         };
         let mut sslaccept: Option<String> = None;
@@ -232,7 +235,7 @@ impl ConnSpec {
                         )
                     })?;
                 }
-                "sslrootcert" => spec.sslrootcert = Some(PathBuf::from(value)),
+                "sslrootcert" => spec.sslrootcert = Some(PathBuf::from(restore(value))),
                 "sslaccept" => sslaccept = Some(value),
                 "connect_timeout" => {
                     let max = crate::cli::MAX_CONNECT_TIMEOUT;
@@ -318,7 +321,12 @@ impl ConnSpec {
         } else {
             self.host.clone()
         };
-        let _ = url.set_host(Some(&host));
+        // A host the URL crate refuses (a `<...>` placeholder, shown as
+        // typed) stands in by a name it takes, put back afterwards.
+        let refused_host = url.set_host(Some(&host)).is_err();
+        if refused_host {
+            let _ = url.set_host(Some(&stand_in(0)));
+        }
         let _ = url.set_port((self.port != 5432).then_some(self.port));
         // `url` leaves a `%` as it is (it takes it for an escape already
         // made): the user and password are encoded completely first.
@@ -351,7 +359,11 @@ impl ConnSpec {
         if url.query() == Some("") {
             url.set_query(None);
         }
-        url.to_string()
+        let text = url.to_string();
+        if refused_host {
+            return text.replacen(&stand_in(0), &host, 1);
+        }
+        text
     }
 }
 
@@ -400,6 +412,54 @@ impl Placeholder {
             Self::Angle => "<...>",
         }
     }
+}
+
+/// What stands in for the `n`th `<...>` of a URL while it is parsed: a
+/// lower-case word that fits in every part (the URL parser lower-cases
+/// host names).
+fn stand_in(n: usize) -> String {
+    format!("impulse-db-placeholder-{n}x")
+}
+
+/// `text` with each `<...>` (its `<` and `>` raw or percent-encoded)
+/// replaced by its [`stand_in`], and the placeholders as they read
+/// decoded, in order.
+fn stand_ins(text: &str) -> (String, Vec<String>) {
+    fn find_any(text: &str, needles: &[&str]) -> Option<(usize, usize)> {
+        needles
+            .iter()
+            .filter_map(|n| text.find(n).map(|at| (at, n.len())))
+            .min()
+    }
+    const OPEN: [&str; 3] = ["<", "%3C", "%3c"];
+    const CLOSE: [&str; 3] = [">", "%3E", "%3e"];
+    let mut out = String::with_capacity(text.len());
+    let mut found = Vec::new();
+    let mut rest = text;
+    while let Some((open, open_len)) = find_any(rest, &OPEN) {
+        let after = open + open_len;
+        let Some((close, close_len)) = find_any(&rest[after..], &CLOSE) else {
+            break;
+        };
+        let end = after + close + close_len;
+        out += &rest[..open];
+        out += &stand_in(found.len());
+        let inner = percent_encoding::percent_decode_str(&rest[after..after + close])
+            .decode_utf8_lossy()
+            .into_owned();
+        found.push(format!("<{inner}>"));
+        rest = &rest[end..];
+    }
+    out += rest;
+    (out, found)
+}
+
+/// `part` with the stand-ins of `placeholders` put back.
+fn restored(mut part: String, placeholders: &[String]) -> String {
+    for (n, placeholder) in placeholders.iter().enumerate() {
+        part = part.replace(&stand_in(n), placeholder);
+    }
+    part
 }
 
 /// A user, password or database name as a part of a URL: everything but

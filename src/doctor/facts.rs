@@ -62,6 +62,10 @@ pub struct ConnectionFacts {
     /// negotiated connection answered them (a server that refuses clear
     /// text says so here: `tls.required`).
     pub login: Option<Timed<Result<(), Error>>>,
+    /// How long the login took until the server accepted the credentials
+    /// (`AuthenticationOk`): the `auth` step's time; the rest of the
+    /// login is the `database` step's. `None` when it never did.
+    pub authenticated_after: Option<Duration>,
     /// What the connection resolved to, once it did.
     pub target: Option<Target>,
 }

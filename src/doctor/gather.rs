@@ -2,8 +2,8 @@
 //! network, the server and the catalog, and write down what they answered.
 //!
 //! Each connection is walked step by step (`config`, `url`, `secret`,
-//! `dns`, `tcp`, `tls`, then one login for `auth` and `database`) on one
-//! connection: the TCP connection the `tcp` step opens is the one the TLS
+//! `dns`, `tcp`, `tls`, then one login for `auth` and `database`, split at
+//! the server's `AuthenticationOk`) on one connection: the TCP connection the `tcp` step opens is the one the TLS
 //! step negotiates and the driver logs in on. Each network step has its own
 //! bound and the whole run has a deadline. A failed step
 //! ends the walk of its connection. Nothing is concluded here, and nothing
@@ -87,6 +87,7 @@ impl Walk<'_> {
             tcp: None,
             tls: None,
             login: None,
+            authenticated_after: None,
             target: None,
         };
         let walked = |facts| Walked {
@@ -215,8 +216,10 @@ impl Walk<'_> {
             }
         };
 
-        // auth, database: the driver's login on it. A session is kept
-        // only where the catalog checks need one.
+        // auth, database: the driver's login on it, timed apart at the
+        // server's AuthenticationOk. A session is kept only where the
+        // catalog checks need one.
+        let startup = leg.startup();
         let t = Instant::now();
         let (login, session) = if need_session {
             match Session::open_on(
@@ -238,6 +241,10 @@ impl Walk<'_> {
             )
         };
         facts.login = Some(Timed::new(login, t.elapsed()));
+        facts.authenticated_after = startup
+            .moments()
+            .authenticated
+            .map(|at| at.saturating_duration_since(t));
         Walked {
             facts,
             resolved: Some(resolved),

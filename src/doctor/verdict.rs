@@ -276,6 +276,10 @@ fn connection(v: &mut Verdict, c: &ConnectionFacts, explained: bool) {
     let Some(login) = c.login.as_ref() else {
         return;
     };
+    // The login's time, split where the server accepted the credentials:
+    // before it `auth`, after it `database`.
+    let auth_elapsed = c.authenticated_after.unwrap_or(login.elapsed);
+    let database_elapsed = login.elapsed.saturating_sub(auth_elapsed);
     let (tls_status, tls_note, tls_hint) = tls_check(target.sslmode, &target.host, negotiated);
     let tls_passed = |v: &mut Verdict| {
         v.record(
@@ -293,13 +297,13 @@ fn connection(v: &mut Verdict, c: &ConnectionFacts, explained: bool) {
             v.pass(
                 name,
                 "auth",
-                login.elapsed,
+                auth_elapsed,
                 format!("logged in as \"{}\"", target.user),
             );
             v.pass(
                 name,
                 "database",
-                login.elapsed,
+                database_elapsed,
                 format!("database \"{}\"", target.dbname),
             );
         }
@@ -315,15 +319,15 @@ fn connection(v: &mut Verdict, c: &ConnectionFacts, explained: bool) {
                 v.record(
                     name,
                     "auth",
-                    login.elapsed,
+                    auth_elapsed,
                     Status::Fail,
                     e.message.clone(),
-                    Some(e.hint.clone()),
+                    Some("PostgreSQL gives the same answer for several causes: the diagnosis below names this one".into()),
                 );
                 v.skip(name, &["database"], "not logged in");
                 return;
             }
-            v.fail(name, "auth", login.elapsed, e);
+            v.fail(name, "auth", auth_elapsed, e);
             v.skip(name, &["database"], "not logged in");
         }
         Err(e) => {
@@ -331,10 +335,10 @@ fn connection(v: &mut Verdict, c: &ConnectionFacts, explained: bool) {
             v.pass(
                 name,
                 "auth",
-                login.elapsed,
+                auth_elapsed,
                 format!("credentials accepted for \"{}\"", target.user),
             );
-            v.fail(name, "database", login.elapsed, e);
+            v.fail(name, "database", database_elapsed, e);
         }
     }
 }

@@ -27,7 +27,8 @@ pub struct Options {
     pub iam: bool,
     /// Run the statements (false: only compute the plan, `--check`).
     pub apply: bool,
-    /// Set the role's password to this secret value (and say which version).
+    /// Set the role's password to this secret value (and say which
+    /// version, or [`LOCAL_PASSWORD`]).
     pub sync_password: Option<(Secret, String)>,
 }
 
@@ -268,6 +269,10 @@ fn classify(e: &sqlx::Error, what: &str) -> Failure {
     }
 }
 
+/// Where `migrate dev`'s app password comes from, in place of a secret's
+/// version.
+pub const LOCAL_PASSWORD: &str = ".migrate/app.password";
+
 /// Reconciles with a progress line per statement and a warning per
 /// finding. The caller holds the lock.
 pub async fn reconcile_with_progress(
@@ -280,8 +285,13 @@ pub async fn reconcile_with_progress(
     })
     .await?;
     if let Some(version) = &outcome.password_synced_from {
+        let from = if version == LOCAL_PASSWORD {
+            LOCAL_PASSWORD.to_string()
+        } else {
+            format!("the secret (version {version})")
+        };
         ui.progress(format_args!(
-            "set the password of \"{}\" from the secret (version {version})",
+            "set the password of \"{}\" from {from}",
             outcome.app_role
         ));
     }
@@ -294,6 +304,10 @@ pub async fn reconcile_with_progress(
 /// Text for one change, as the progress line shows it.
 pub fn describe(change: &Change) -> String {
     match change.kind {
+        // The role itself: made, not granted.
+        Kind::Missing if change.sql.starts_with("CREATE ROLE ") => {
+            format!("created {}", change.what)
+        }
         Kind::Missing => format!("granted {}", change.what),
         Kind::Excess => format!("revoked {}", change.what),
     }

@@ -34,8 +34,8 @@ pub fn server_refusal(
         ),
         "28P01" => (
             Code::AuthPasswordMismatch,
-            "the password does not match the role, or the role does not exist: run `migrate doctor` \
-             to tell which, and check the password in the URL or secret",
+            "run `migrate doctor` with the same settings: it tells a wrong password from a \
+             missing role, a user name in the wrong case, an expired password and an IAM-only role",
         ),
         // "no encryption" from PostgreSQL 14 on, "SSL off" on 13.
         "28000"

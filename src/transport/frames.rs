@@ -7,7 +7,8 @@
 //! a 2 GiB message drove the process to 4.2 GB of memory, and under a
 //! memory limit to an abort. The relay follows the framing of what it
 //! copies towards the driver (it reads only the five header bytes of each
-//! message, never its content) and ends the connection at the first
+//! message, and an authentication request's 4-byte code, never their
+//! content) and ends the connection at the first
 //! message longer than [`MAX_MESSAGE`].
 //!
 //! What this cannot bound: a message under the limit is still read whole
@@ -21,21 +22,32 @@ use std::io;
 /// PostgreSQL itself never sends a message over 1 GiB (`MaxAllocSize`).
 pub const MAX_MESSAGE: u32 = 64 * 1024 * 1024;
 
+/// The head of one message from the server: its type and, for an
+/// authentication request (`R`), its 4-byte code. What the doctor's
+/// timings need of the startup (`crate::startup`); never more.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Head {
+    pub kind: u8,
+    pub auth_code: Option<u32>,
+}
+
 /// Where the server's stream is in its framing.
 #[derive(Debug, Default)]
 pub struct Frames {
-    /// Bytes of the current header seen so far (0 to 4: type and length).
-    header: [u8; 5],
+    /// Bytes of the current head seen so far: type and length (5), and
+    /// for `R` its code (9).
+    header: [u8; 9],
     have: usize,
     /// Bytes of the current message's body still to come.
     body: u64,
 }
 
 impl Frames {
-    /// Follows `chunk`, the next bytes from the server. An error names a
-    /// message that is too long (or a length no message can have); the
-    /// connection must then end, before `chunk` is passed on.
-    pub fn follow(&mut self, mut chunk: &[u8]) -> io::Result<()> {
+    /// Follows `chunk`, the next bytes from the server, telling `seen`
+    /// each message's [`Head`]. An error names a message that is too long
+    /// (or a length no message can have); the connection must then end,
+    /// before `chunk` is passed on.
+    pub fn follow(&mut self, mut chunk: &[u8], seen: &mut dyn FnMut(Head)) -> io::Result<()> {
         while !chunk.is_empty() {
             if self.body > 0 {
                 let skip = usize::try_from(self.body)
@@ -45,14 +57,14 @@ impl Frames {
                 chunk = &chunk[skip..];
                 continue;
             }
-            let take = (5 - self.have).min(chunk.len());
+            let want = if self.have >= 5 { 9 } else { 5 };
+            let take = (want - self.have).min(chunk.len());
             self.header[self.have..self.have + take].copy_from_slice(&chunk[..take]);
             self.have += take;
             chunk = &chunk[take..];
-            if self.have < 5 {
+            if self.have < want {
                 break;
             }
-            self.have = 0;
             let length = u32::from_be_bytes([
                 self.header[1],
                 self.header[2],
@@ -70,7 +82,21 @@ impl Frames {
                     ),
                 ));
             }
-            self.body = u64::from(length) - 4;
+            let kind = self.header[0];
+            if want == 5 && kind == b'R' && length >= 8 {
+                continue; // its code too
+            }
+            let auth_code = (self.have == 9).then(|| {
+                u32::from_be_bytes([
+                    self.header[5],
+                    self.header[6],
+                    self.header[7],
+                    self.header[8],
+                ])
+            });
+            seen(Head { kind, auth_code });
+            self.body = u64::from(length) - 4 - (self.have as u64 - 5);
+            self.have = 0;
         }
         Ok(())
     }
@@ -95,28 +121,36 @@ mod tests {
         stream.extend(message(b'D', &vec![7; 70_000]));
         for cut in 1..stream.len().min(40) {
             let mut frames = Frames::default();
+            let mut heads = Vec::new();
             for piece in stream.chunks(cut) {
-                frames.follow(piece).unwrap();
+                frames.follow(piece, &mut |h| heads.push(h)).unwrap();
             }
             assert_eq!((frames.have, frames.body), (0, 0), "cut {cut}");
+            let kinds: Vec<(u8, Option<u32>)> =
+                heads.iter().map(|h| (h.kind, h.auth_code)).collect();
+            assert_eq!(
+                kinds,
+                [(b'R', Some(0)), (b'S', None), (b'Z', None), (b'D', None)],
+                "cut {cut}"
+            );
         }
     }
 
     #[test]
     fn an_announced_length_over_the_limit_ends_it() {
         let mut frames = Frames::default();
-        frames.follow(&message(b'Z', b"I")).unwrap();
+        frames.follow(&message(b'Z', b"I"), &mut |_| {}).unwrap();
         let mut huge = vec![b'R'];
         huge.extend_from_slice(&0x7fff_ffffu32.to_be_bytes());
-        let e = frames.follow(&huge).unwrap_err();
+        let e = frames.follow(&huge, &mut |_| {}).unwrap_err();
         assert!(e.to_string().contains("2147483647 bytes"), "{e}");
         // A length shorter than itself is no message either.
         let mut frames = Frames::default();
-        assert!(frames.follow(&[b'R', 0, 0, 0, 3]).is_err());
+        assert!(frames.follow(&[b'R', 0, 0, 0, 3], &mut |_| {}).is_err());
         // The limit itself is fine.
         let mut frames = Frames::default();
         let mut at_limit = vec![b'D'];
         at_limit.extend_from_slice(&MAX_MESSAGE.to_be_bytes());
-        frames.follow(&at_limit).unwrap();
+        frames.follow(&at_limit, &mut |_| {}).unwrap();
     }
 }

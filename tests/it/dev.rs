@@ -157,4 +157,6 @@ fn dev_works_as_a_normal_user() {
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&owner.stdout).trim(), "postgres");
     run(&["dev", "--stop"]).expect(0);
+    // The copy of the debug binary is some 300 MB: not left behind.
+    std::fs::remove_dir_all(&dir).expect("remove the test's directory");
 }

@@ -220,7 +220,7 @@ fn a_missing_role_is_created_and_sync_password_makes_the_secret_work() {
     assert!(
         grant
             .stderr
-            .contains(&format!(r#"granted role "{app}" (LOGIN, no password)"#)),
+            .contains(&format!(r#"created role "{app}" (LOGIN, no password)"#)),
         "{grant}"
     );
     assert_eq!(

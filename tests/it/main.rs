@@ -8,6 +8,7 @@ mod credentials;
 mod dev;
 mod doctor;
 mod entity;
+mod first_hour;
 mod grants;
 mod hardening;
 mod history;

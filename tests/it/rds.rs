@@ -186,7 +186,7 @@ fn the_master_user_runs_up_grant_status_doctor_and_down() {
     );
     assert!(
         up.stderr
-            .contains(&format!(r#"granted role "{app}" (LOGIN, no password)"#)),
+            .contains(&format!(r#"created role "{app}" (LOGIN, no password)"#)),
         "the master user creates the app role:\n{up}"
     );
     // The master made the app role, so it may set its password (from 16 on

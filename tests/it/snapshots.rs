@@ -656,3 +656,101 @@ fn history_commands() {
         None,
     );
 }
+
+/// What a new user meets (issue 12): every problem of a configuration at
+/// once, a long `sslrootcert` in its column, the AWS SDK's noise kept out
+/// of an error, the refusals and previews of the destructive commands, the
+/// hint of a wrong password, and the help of a command that connects to
+/// nothing.
+#[test]
+fn first_hour() {
+    let db = pg().new_db("snapnewuser");
+    let dir = empty_dir();
+    // The guide's template line, its placeholders not replaced yet.
+    std::fs::write(
+        dir.join(".env"),
+        "DATABASE_URL=\"postgresql://REPLACED_BY_SECRET:REPLACED_BY_SECRET@<RDS_PROXY_ENDPOINT>:5432/impulse?schema=public&sslmode=verify-full\"\n",
+    )
+    .unwrap();
+    for (name, format) in [
+        ("url_every_problem_text", "text"),
+        ("url_every_problem_json", "json"),
+    ] {
+        let out = Out::capture(
+            migrate_bin()
+                .current_dir(&dir)
+                .args(["url", "--format", format]),
+            &[],
+        );
+        snap(name, &out, None);
+    }
+    let long = "postgresql://impulse_app:Zq9snapshot@127.0.0.1:5432/impulse?sslmode=verify-full&\
+                sslrootcert=/etc/ssl/certs/amazon-rds/a-rather-long-directory-name/global-bundle.pem";
+    let out = Out::capture(
+        migrate_bin().args(["url", "--database-url", long]),
+        &["Zq9snapshot".into()],
+    );
+    snap("url_long_sslrootcert_text", &out, None);
+
+    // A secret ARN, no AWS credentials anywhere; the metadata service and
+    // Secrets Manager on a loopback port nothing listens on.
+    let home = empty_dir();
+    let aws = |cmd: &mut Command| {
+        cmd.env("HOME", &home)
+            .env("AWS_CONFIG_FILE", home.join("none"))
+            .env("AWS_SHARED_CREDENTIALS_FILE", home.join("none"))
+            .env("AWS_EC2_METADATA_SERVICE_ENDPOINT", "http://127.0.0.1:1")
+            .env("AWS_ENDPOINT_URL", "http://127.0.0.1:1")
+            .env(
+                "DB_SECRET_ARN",
+                "arn:aws:secretsmanager:eu-west-1:123456789012:secret:impulse-app-AbCdEf",
+            );
+    };
+    let mut cmd = migrate_bin();
+    aws(&mut cmd);
+    let out = Out::capture(cmd.arg("status"), &[]);
+    snap("aws_no_credentials_text", &out, None);
+    let mut cmd = migrate_bin();
+    aws(&mut cmd);
+    cmd.env("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+        .env("AWS_SECRET_ACCESS_KEY", "SnapshotSecretKey");
+    let out = Out::capture(cmd.arg("status"), &["SnapshotSecretKey".into()]);
+    snap("secret_unreachable_text", &out, None);
+
+    // Destructive commands: refused on a remote host before any lookup.
+    let remote = "postgresql://owner:Zq9snapshot@db.example.invalid:5432/impulse";
+    for (name, args) in [
+        ("down_remote_text", &["down", "--steps", "5"][..]),
+        ("fresh_remote_json", &["fresh", "--yes", "--format", "json"]),
+        (
+            "reset_unconfirmed_remote_text",
+            &["reset", "--allow-remote"],
+        ),
+    ] {
+        let out = Out::capture(
+            migrate_bin().args(args).args(["--database-url", remote]),
+            &["Zq9snapshot".into()],
+        );
+        snap(name, &out, None);
+    }
+    // And on this machine.
+    db.run(db.migrate().arg("up")).expect(0);
+    for (name, args) in [
+        ("fresh_unconfirmed_text", &["fresh"][..]),
+        ("fresh_text", &["fresh", "--yes"]),
+        ("reset_json", &["reset", "--yes", "--format", "json"]),
+        ("reset_nothing_text", &["reset", "--yes"]),
+    ] {
+        let out = db.run(db.migrate().args(args));
+        snap(name, &out, Some(&db));
+    }
+
+    let wrong = db
+        .url()
+        .replace(&format!(":{}@", db.password), ":Zq9wrong@");
+    let out = db.run(migrate_bin().args(["up"]).env("DATABASE_URL", &wrong));
+    snap("up_wrong_password_text", &out, Some(&db));
+
+    let out = Out::capture(migrate_bin().args(["new", "--help"]), &[]);
+    snap("new_help_text", &out, None);
+}

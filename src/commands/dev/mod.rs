@@ -3,29 +3,41 @@
 //! applies every migration under the lock, and prints the URL to use.
 //! `migrate dev --stop` stops the server; the data stays.
 //!
+//! It also writes the two URLs to `.env` (`--env-file PATH`; none with
+//! `--no-dotenv`) when that file is absent or one it wrote before, so that
+//! `status`, `up`, `url` and `doctor` work right after it (`env_file`).
+//! A second run changes nothing: the app role's password is set only when
+//! the role does not log in with it, and the grants and `.env` only when
+//! they differ. When another command cannot reach this machine's database,
+//! [`explain_refused`] says how its port relates to the local cluster's.
+//!
 //! It prints two URLs, as Prisma names them: `DATABASE_URL` for the app role
 //! `impulse_app` (least privilege, as in production) and `DIRECT_URL` for the
 //! migration role (the local superuser). They hold generated passwords: they
 //! are the command's result, for a throwaway cluster that only listens on
 //! 127.0.0.1, and go to stdout only. Progress goes to stderr.
 
-use std::path::PathBuf;
+mod env_file;
+
+use std::path::{Path, PathBuf};
 
 use migration::prisma::PrismaMigrator;
 
 use crate::cli::DevArgs;
 use crate::commands::{Ctx, dev_dir};
+use crate::config::Resolved;
+use crate::config::url::is_local_host;
 use crate::deploy::{self, Applied};
 use crate::devdb::Cluster;
-use crate::error::{Exit, Result};
-use crate::grants::DEFAULT_APP_ROLE;
+use crate::error::{Code, Error, Exit, Result};
 use crate::grants::apply::Options;
+use crate::grants::{self, DEFAULT_APP_ROLE};
 use crate::runner::Step;
 use crate::secret::Secret;
 use crate::session::{self, Session};
 use crate::sql::quote_ident;
 
-/// What `migrate dev` prints: the two URLs, ready for a `.env`. They hold
+/// What `migrate dev` prints: the two URLs, as `.env` lines. They hold
 /// the local cluster's generated passwords, on purpose (stdout only).
 #[derive(Debug, serde::Serialize)]
 pub struct DevReport {
@@ -38,6 +50,8 @@ pub struct DevReport {
     pub data_dir: PathBuf,
     pub applied: Vec<Step>,
     pub pending: Vec<String>,
+    /// The env file written (or not) with the URLs.
+    pub env_file: env_file::EnvFile,
 }
 
 impl std::fmt::Display for DevReport {
@@ -94,11 +108,22 @@ pub async fn run<M: PrismaMigrator>(ctx: &Ctx, args: &DevArgs) -> Result<Exit> {
     ensure_database(ctx, &cluster).await?;
     let direct = cluster.superuser_spec(DEV_DATABASE);
     let app_password = app_password(&root)?;
+    let app = cluster.spec(DEFAULT_APP_ROLE, &app_password, DEV_DATABASE);
+    // The password is set only when the role does not log in with it (a
+    // new cluster, a new role, a changed app.password): a second run
+    // changes nothing.
+    let timeout = ctx.connector.connect_timeout(&app);
+    let logs_in = session::login_once(&app, timeout, timeout).await.is_ok();
     let grants = Options {
         app_role: DEFAULT_APP_ROLE.to_string(),
         iam: false,
         apply: true,
-        sync_password: Some((app_password.clone(), "local".to_string())),
+        sync_password: (!logs_in).then(|| {
+            (
+                app_password.clone(),
+                grants::apply::LOCAL_PASSWORD.to_string(),
+            )
+        }),
     };
     let session = Session::open(&direct, ctx.connector.connect_timeout(&direct)).await?;
     let applied = deploy::apply::<M>(
@@ -119,17 +144,67 @@ pub async fn run<M: PrismaMigrator>(ctx: &Ctx, args: &DevArgs) -> Result<Exit> {
         applied
     };
 
-    let app = cluster.spec(DEFAULT_APP_ROLE, &app_password, DEV_DATABASE);
+    let database_url = Secret::new(app.to_url_with_password());
+    let direct_url = Secret::new(direct.to_url_with_password());
+    let env_file = if args.no_dotenv {
+        env_file::EnvFile {
+            path: PathBuf::new(),
+            outcome: env_file::Outcome::Skipped,
+            differs: Vec::new(),
+        }
+    } else {
+        let path = args.env_file.as_deref().unwrap_or(Path::new(".env"));
+        env_file::write(path, &database_url, &direct_url)?
+    };
+    match env_file.message() {
+        Some((true, warning)) => ctx.ui.warning(warning),
+        Some((false, line)) => ctx.ui.progress(line),
+        None => {}
+    }
     ctx.ui.result(&DevReport {
         ok: true,
-        database_url: Secret::new(app.to_url_with_password()),
-        direct_url: Secret::new(direct.to_url_with_password()),
+        database_url,
+        direct_url,
         port: cluster.port(),
         data_dir: cluster.data_dir(),
         applied,
         pending,
+        env_file,
     });
     Ok(Exit::Ok)
+}
+
+/// `error`, from connecting to `resolved`, with a hint about this
+/// checkout's local cluster when the connection was refused on this
+/// machine: stopped, or on another port than the one configured.
+pub async fn explain_refused(mut error: Error, resolved: &Resolved) -> Error {
+    if error.code != Code::NetworkRefused || !is_local_host(&resolved.host.value) {
+        return error;
+    }
+    let Ok(root) = dev_dir() else {
+        return error;
+    };
+    let Some(port) = crate::devdb::recorded_port(&root) else {
+        return error;
+    };
+    let configured = resolved.port.value;
+    let origin = &resolved.port.origin;
+    let running = crate::net::listens(port).await;
+    error.hint = match (running, port == configured) {
+        (true, false) => format!(
+            "this checkout's local cluster runs on 127.0.0.1:{port}, but the port {configured} \
+             comes from {origin}: run `migrate dev`, which updates the .env it wrote, or set \
+             the port to {port} there"
+        ),
+        (false, true) => "this checkout's local cluster is stopped: `migrate dev` starts it".into(),
+        (false, false) => format!(
+            "this checkout's local cluster is stopped, and it runs on port {port}, not \
+             {configured} (from {origin}): `migrate dev` starts it and updates the .env it wrote"
+        ),
+        // Listening again by now: a restart raced with this run.
+        (true, true) => return error,
+    };
+    error
 }
 
 fn stop(ctx: &Ctx, root: &std::path::Path) -> Result<Exit> {
