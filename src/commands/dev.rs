@@ -99,6 +99,7 @@ pub async fn run<M: PrismaMigrator>(ctx: &Ctx, args: &DevArgs) -> Result<Exit> {
         iam: false,
         apply: true,
         sync_password: Some((app_password.clone(), "local".to_string())),
+        accept: Default::default(),
     };
     let session = Session::open(&direct, ctx.connector.connect_timeout(&direct)).await?;
     let applied = deploy::apply::<M>(

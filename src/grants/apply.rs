@@ -9,6 +9,8 @@
 //! SCRAM-SHA-256 verifier computed here, so the clear-text password never
 //! reaches the server (nor its statement log).
 
+use std::collections::BTreeSet;
+
 use sqlx::AssertSqlSafe;
 
 use super::{Change, Kind, Plan, WhenAppIsOwner, introspect, plan};
@@ -29,13 +31,15 @@ pub struct Options {
     pub apply: bool,
     /// Set the role's password to this secret value (and say which version).
     pub sync_password: Option<(Secret, String)>,
+    /// Names of the findings the operator accepts (`DB_GRANT_ACCEPT`).
+    pub accept: BTreeSet<String>,
 }
 
 impl Options {
     /// The options for migration connection `migration`: the app role of
     /// [`app_role`](super::app_role) (never the migration role itself), with
     /// `rds_iam` when the app connection uses IAM. `apply` false only plans
-    /// (`--check`).
+    /// (`--check`). The findings `DB_GRANT_ACCEPT` names are accepted.
     pub async fn for_connection(
         connector: &Connector,
         migration: &Resolved,
@@ -48,6 +52,7 @@ impl Options {
             iam,
             apply,
             sync_password: None,
+            accept: super::accept::from_sources(connector.sources())?,
         })
     }
 }
@@ -116,7 +121,8 @@ pub async fn reconcile(
     let mut attempts = 0;
     loop {
         attempts += 1;
-        let state = introspect::read(session, &options.app_role, options.iam).await?;
+        let mut state = introspect::read(session, &options.app_role, options.iam).await?;
+        state.accept = options.accept.clone();
         let plan = plan(&state);
         let mut outcome = Outcome {
             app_role: options.app_role.clone(),
@@ -139,6 +145,7 @@ pub async fn reconcile(
             return Err(cannot_set_password(
                 &state.migration_role,
                 &options.app_role,
+                state.server_major,
             ));
         }
         match execute(session, &outcome.plan, options).await {
@@ -175,8 +182,9 @@ pub async fn reconcile(
 
 /// `--sync-password` on a role the migration role may not alter: said
 /// before any statement runs (the server would refuse the ALTER ROLE).
-fn cannot_set_password(migration_role: &str, app_role: &str) -> Error {
+fn cannot_set_password(migration_role: &str, app_role: &str, server_major: u32) -> Error {
     let (me, app) = (quote_ident(migration_role), quote_ident(app_role));
+    let admin = super::admin_grant(app_role, migration_role, server_major);
     Error::new(
         Code::PrivilegesCannotGrant,
         format!(
@@ -185,8 +193,8 @@ fn cannot_set_password(migration_role: &str, app_role: &str) -> Error {
              which a role gets only on the roles it creates"
         ),
         format!(
-            "as a superuser or the role that created {app}: GRANT {app} TO {me} WITH ADMIN OPTION \
-             (and give {me} CREATEROLE if it lacks it); or set the password as that role"
+            "as a superuser or the role that created {app}: {admin} (and give {me} CREATEROLE \
+             if it lacks it); or set the password as that role"
         ),
     )
 }
@@ -287,6 +295,14 @@ pub async fn reconcile_with_progress(
     }
     for finding in &outcome.plan.findings {
         tracing::warn!("{}; hint: {}", finding.message, finding.hint);
+    }
+    for finding in &outcome.plan.accepted {
+        tracing::info!(
+            "accepted ({}={}): {}",
+            crate::env_vars::DB_GRANT_ACCEPT,
+            finding.name.unwrap_or_default(),
+            finding.message
+        );
     }
     Ok(outcome)
 }
