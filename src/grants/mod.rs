@@ -501,7 +501,8 @@ pub fn plan(state: &State) -> Plan {
     let admin_option = |role: &str| {
         format!(
             "as a superuser or a role with the ADMIN option on \"{role}\" (from PostgreSQL 16, \
-             CREATEROLE alone is not enough; to let the migration role do it: {})",
+             CREATEROLE alone is not enough; to let the migration role do it, the membership \
+             PostgreSQL gives a role's creator: {})",
             admin_grant(role, &state.migration_role, state.server_major)
         )
     };
