@@ -366,9 +366,7 @@ impl Builder<'_> {
         for privilege in beyond {
             let finding = self.public_finding(&t, &privilege);
             match finding.name {
-                Some(name) if self.state.accept.contains(name) => {
-                    self.plan.accepted.push(finding)
-                }
+                Some(name) if self.state.accept.contains(name) => self.plan.accepted.push(finding),
                 _ => self.plan.findings.push(finding),
             }
         }
@@ -398,9 +396,9 @@ impl Builder<'_> {
         });
         let hint = if t.owner == Some(RDS_BOOTSTRAP_SUPERUSER) {
             format!(
-                "\"{RDS_BOOTSTRAP_SUPERUSER}\" is AWS's own superuser on RDS: no one else can \
-                 change {kind} {shown}; keep the tables in a schema the migration role owns \
-                 (?schema=NAME in both URLs){accept}"
+                "\"{RDS_BOOTSTRAP_SUPERUSER}\" is AWS's own superuser on RDS, which no one can log \
+                 in as: keep the tables in a schema the migration role owns (CREATE SCHEMA \
+                 NAME as the migration role, ?schema=NAME in both URLs){accept}"
             )
         } else {
             let as_15 = if kind == "schema" && self.state.schema == "public" {

@@ -243,7 +243,7 @@ fn a_schema_rdsadmin_owns_can_only_be_avoided_or_accepted() {
     let hint = &plan(&state).findings[0].hint;
     assert_eq!(
         hint,
-        r#""rdsadmin" is AWS's own superuser on RDS: no one else can change schema "public"; keep the tables in a schema the migration role owns (?schema=NAME in both URLs); or, to leave it as it is, set DB_GRANT_ACCEPT=create-on-schema"#
+        r#""rdsadmin" is AWS's own superuser on RDS, which no one can log in as: keep the tables in a schema the migration role owns (CREATE SCHEMA NAME as the migration role, ?schema=NAME in both URLs); or, to leave it as it is, set DB_GRANT_ACCEPT=create-on-schema"#
     );
 }
 

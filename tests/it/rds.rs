@@ -251,8 +251,10 @@ fn the_master_user_runs_up_grant_status_doctor_and_down() {
         // The REVOKE alone would lock the migrations out: the master
         // creates its tables through PUBLIC's CREATE.
         assert!(
-            db.psql_as_owner("CREATE TABLE public.master_made (id int); DROP TABLE public.master_made")
-                .is_ok()
+            db.psql_as_owner(
+                "CREATE TABLE public.master_made (id int); DROP TABLE public.master_made"
+            )
+            .is_ok()
         );
         assert!(
             db.psql(
@@ -472,10 +474,10 @@ fn a_schema_the_master_does_not_own_gives_findings_not_silent_no_ops() {
     assert_eq!(found.len(), 1, "{up}");
     assert_eq!(found[0]["name"], "create-on-schema", "{up}");
     assert!(
-        found[0]["hint"].as_str().unwrap().contains(&format!(
-            r#"ALTER SCHEMA "public" OWNER TO "{}""#,
-            db.role
-        )),
+        found[0]["hint"]
+            .as_str()
+            .unwrap()
+            .contains(&format!(r#"ALTER SCHEMA "public" OWNER TO "{}""#, db.role)),
         "{up}"
     );
     assert!(up.stderr.contains("WARN"), "said on stderr too: {up}");
@@ -490,14 +492,18 @@ fn a_schema_the_master_does_not_own_gives_findings_not_silent_no_ops() {
     let check = db.run(&mut cmd);
     check.expect(1);
     let json = check.json();
-    assert!(!json["changes"].to_string().contains(" ON SCHEMA "), "{check}");
+    assert!(
+        !json["changes"].to_string().contains(" ON SCHEMA "),
+        "{check}"
+    );
     let found = json["findings"].as_array().unwrap();
     assert_eq!(found.len(), 1, "{check}");
     assert_eq!(found[0]["name"], serde_json::Value::Null, "{check}");
     assert!(
-        found[0]["hint"].as_str().unwrap().contains(&format!(
-            r#"REVOKE CREATE ON SCHEMA "public" FROM "{app}""#
-        )),
+        found[0]["hint"]
+            .as_str()
+            .unwrap()
+            .contains(&format!(r#"REVOKE CREATE ON SCHEMA "public" FROM "{app}""#)),
         "{check}"
     );
     assert_eq!(json["accepted"].as_array().unwrap().len(), 1, "{check}");

@@ -218,7 +218,11 @@ fn kill_9_during_a_migration_leaves_a_consistent_database() {
         assert!(!db.table_exists("public", "Slow"));
     } else {
         // Still there, holding the lock, until its pg_sleep ends.
-        assert_eq!(db.psql(sleeping), "1", "PostgreSQL 13 keeps the dead session");
+        assert_eq!(
+            db.psql(sleeping),
+            "1",
+            "PostgreSQL 13 keeps the dead session"
+        );
     }
 
     let out = db.run(db.fixtures().args(["up", "--lock-timeout", "20"]));
