@@ -481,12 +481,40 @@ pub fn bin(path: impl AsRef<Path>) -> Command {
 /// An empty directory that lives until the process ends.
 pub fn empty_dir() -> PathBuf {
     let dir = tempfile::Builder::new()
-        .prefix("impulse-db-cwd-")
-        .tempdir()
+        .prefix("cwd-")
+        .tempdir_in(work_root())
         .expect("create a temporary directory")
         .keep();
     make_traversable(&dir);
     dir
+}
+
+static WORK_ROOT: OnceLock<PathBuf> = OnceLock::new();
+
+/// The parent of this test process's working directories ([`empty_dir`]).
+/// Once the process is gone it is removed, after every local cluster that a
+/// command started in it (`migrate dev`, the scratch database of
+/// `prisma-check`, `new` and `entities`) is stopped: left running, each
+/// run of the suite would leave servers of every version behind.
+fn work_root() -> &'static Path {
+    WORK_ROOT.get_or_init(|| {
+        let dir = tempfile::Builder::new()
+            .prefix("impulse-db-cwd-")
+            .tempdir()
+            .expect("create a temporary directory")
+            .keep();
+        make_traversable(&dir);
+        // SIGQUIT to a postmaster is an immediate shutdown, whatever its
+        // version; each wait is bounded (10 s).
+        reap_after_exit(&format!(
+            "for f in $(find '{dir}' -name postmaster.pid 2>/dev/null); do \
+               p=$(head -n 1 \"$f\"); kill -QUIT \"$p\"; i=0; \
+               while kill -0 \"$p\" && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done; \
+             done; rm -rf '{dir}'",
+            dir = dir.display()
+        ));
+        dir
+    })
 }
 
 /// The fixture runner, built by `cargo test` from `examples/migrate_fixtures.rs`.
