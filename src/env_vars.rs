@@ -19,6 +19,10 @@ pub const DB_IAM_AUTH: &str = "DB_IAM_AUTH";
 /// The app role that `grant` manages [default: the app connection's user
 /// when it differs from the migration user, else `impulse_app`].
 pub const DB_APP_USER: &str = "DB_APP_USER";
+/// Findings of `grant` the operator leaves as they are, by name
+/// (`create-on-schema`, ...): only what `PUBLIC` holds on a database or
+/// schema the migration role does not own (see `grants::accept`).
+pub const DB_GRANT_ACCEPT: &str = "DB_GRANT_ACCEPT";
 /// TLS mode when the URL does not set `sslmode` (or there is no URL).
 pub const DB_SSLMODE: &str = "DB_SSLMODE";
 /// CA bundle when the URL does not set `sslrootcert` (the RDS CA bundle).
@@ -41,6 +45,7 @@ pub const ALL: &[&str] = &[
     MIGRATION_SECRET_ARN,
     DB_IAM_AUTH,
     DB_APP_USER,
+    DB_GRANT_ACCEPT,
     DB_SSLMODE,
     DB_SSLROOTCERT,
     AWS_REGION,

@@ -102,9 +102,24 @@ impl std::fmt::Display for GrantReport {
                 finding.message, finding.hint
             )?;
         }
+        for finding in &plan.accepted {
+            writeln!(
+                f,
+                "  accepted {} (DB_GRANT_ACCEPT={})\n           hint: {}",
+                finding.message,
+                finding.name.unwrap_or_default(),
+                finding.hint
+            )?;
+        }
         let differences = plan.changes.len() + plan.findings.len();
         if self.check {
-            if differences == 0 {
+            if differences == 0 && !plan.accepted.is_empty() {
+                write!(
+                    f,
+                    "no difference but {} accepted finding(s) (DB_GRANT_ACCEPT)",
+                    plan.accepted.len()
+                )
+            } else if differences == 0 {
                 f.write_str("no difference: the app role has exactly least privilege")
             } else {
                 write!(

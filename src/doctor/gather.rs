@@ -387,8 +387,14 @@ impl Walk<'_> {
             _ => role,
         };
         let iam = config::plan(self.connector.sources(), Which::App).is_ok_and(|p| p.iam.is_some());
+        let accept = match grants::accept::from_sources(self.connector.sources()) {
+            Ok(accept) => accept,
+            Err(e) => return PrivilegeFacts::Unreadable(e),
+        };
         match lock::reading(admin, grants::introspect::read(admin, &role, iam)).await {
-            Ok(state) => {
+            Ok(mut state) => {
+                // What the operator accepted (DB_GRANT_ACCEPT) is no problem.
+                state.accept = accept;
                 let plan = grants::plan(&state);
                 let of = |kind| {
                     plan.changes

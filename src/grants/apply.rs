@@ -9,6 +9,8 @@
 //! SCRAM-SHA-256 verifier computed here, so the clear-text password never
 //! reaches the server (nor its statement log).
 
+use std::collections::BTreeSet;
+
 use sqlx::AssertSqlSafe;
 
 use super::{Change, Kind, Plan, WhenAppIsOwner, introspect, plan};
@@ -30,13 +32,15 @@ pub struct Options {
     /// Set the role's password to this secret value (and say which
     /// version, or [`LOCAL_PASSWORD`]).
     pub sync_password: Option<(Secret, String)>,
+    /// Names of the findings the operator accepts (`DB_GRANT_ACCEPT`).
+    pub accept: BTreeSet<String>,
 }
 
 impl Options {
     /// The options for migration connection `migration`: the app role of
     /// [`app_role`](super::app_role) (never the migration role itself), with
     /// `rds_iam` when the app connection uses IAM. `apply` false only plans
-    /// (`--check`).
+    /// (`--check`). The findings `DB_GRANT_ACCEPT` names are accepted.
     pub async fn for_connection(
         connector: &Connector,
         migration: &Resolved,
@@ -49,6 +53,7 @@ impl Options {
             iam,
             apply,
             sync_password: None,
+            accept: super::accept::from_sources(connector.sources())?,
         })
     }
 }
@@ -117,7 +122,8 @@ pub async fn reconcile(
     let mut attempts = 0;
     loop {
         attempts += 1;
-        let state = introspect::read(session, &options.app_role, options.iam).await?;
+        let mut state = introspect::read(session, &options.app_role, options.iam).await?;
+        state.accept = options.accept.clone();
         let plan = plan(&state);
         let mut outcome = Outcome {
             app_role: options.app_role.clone(),
@@ -140,6 +146,7 @@ pub async fn reconcile(
             return Err(cannot_set_password(
                 &state.migration_role,
                 &options.app_role,
+                state.server_major,
             ));
         }
         match execute(session, &outcome.plan, options).await {
@@ -176,8 +183,9 @@ pub async fn reconcile(
 
 /// `--sync-password` on a role the migration role may not alter: said
 /// before any statement runs (the server would refuse the ALTER ROLE).
-fn cannot_set_password(migration_role: &str, app_role: &str) -> Error {
+fn cannot_set_password(migration_role: &str, app_role: &str, server_major: u32) -> Error {
     let (me, app) = (quote_ident(migration_role), quote_ident(app_role));
+    let admin = super::admin_grant(app_role, migration_role, server_major);
     Error::new(
         Code::PrivilegesCannotGrant,
         format!(
@@ -186,8 +194,8 @@ fn cannot_set_password(migration_role: &str, app_role: &str) -> Error {
              which a role gets only on the roles it creates"
         ),
         format!(
-            "as a superuser or the role that created {app}: GRANT {app} TO {me} WITH ADMIN OPTION, \
-             INHERIT FALSE, SET FALSE (and give {me} CREATEROLE if it lacks it); or set the password as that role"
+            "as a superuser or the role that created {app}: {admin} (and give {me} CREATEROLE \
+             if it lacks it); or set the password as that role"
         ),
     )
 }
@@ -297,6 +305,14 @@ pub async fn reconcile_with_progress(
     }
     for finding in &outcome.plan.findings {
         tracing::warn!("{}; hint: {}", finding.message, finding.hint);
+    }
+    for finding in &outcome.plan.accepted {
+        tracing::info!(
+            "accepted ({}={}): {}",
+            crate::env_vars::DB_GRANT_ACCEPT,
+            finding.name.unwrap_or_default(),
+            finding.message
+        );
     }
     Ok(outcome)
 }

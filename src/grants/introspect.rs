@@ -29,7 +29,10 @@ pub async fn read(session: &Session, app_role: &str, iam: bool) -> Result<State>
                   'USAGE WITH ADMIN OPTION'), false))), \
                 r.rolsuper OR (r.rolcreaterole AND v.old) OR coalesce(pg_has_role(current_user, \
                   (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = 'rds_iam'), \
-                  'USAGE WITH ADMIN OPTION'), false) \
+                  'USAGE WITH ADMIN OPTION'), false), \
+                pg_catalog.pg_get_userbyid(d.datdba)::text, \
+                pg_catalog.pg_get_userbyid(n.nspowner)::text, \
+                current_setting('server_version_num')::int / 10000 \
          FROM pg_catalog.pg_roles r \
          CROSS JOIN v \
          JOIN pg_catalog.pg_database d ON d.datname = current_database() \
@@ -123,6 +126,9 @@ pub async fn read(session: &Session, app_role: &str, iam: bool) -> Result<State>
         rds_iam_exists: me.get(4),
         can_alter_app: me.get(5),
         can_grant_rds_iam: me.get(6),
+        database_owner: me.get(7),
+        schema_owner: me.get(8),
+        server_major: u32::try_from(me.get::<i32, _>(9)).unwrap_or(0),
         iam,
         ..State::default()
     };

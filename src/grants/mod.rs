@@ -12,16 +12,25 @@
 //! fixed safely (ownership, `SUPERUSER`, `CREATEDB`, memberships) is a
 //! finding with a hint, and so is what the migration role has no right to
 //! change: grants on a database or schema it does not own (PostgreSQL would
-//! only warn "no privileges were granted"; before 15 the `public` schema
-//! belongs to the bootstrap superuser), and, from PostgreSQL 16 on, roles it
-//! holds no ADMIN option on (`CREATEROLE` alone no longer suffices: a role
-//! gets that option only on the roles it creates, so not on `rds_iam` nor on
-//! an app role someone else made).
+//! only warn "no privileges were granted"), and, from PostgreSQL 16 on,
+//! roles it holds no ADMIN option on (`CREATEROLE` alone no longer
+//! suffices: a role gets that option only on the roles it creates, so not
+//! on `rds_iam` nor on an app role someone else made).
+//!
+//! Before PostgreSQL 15 a new database's `public` schema belongs to the
+//! bootstrap superuser (`rdsadmin` on RDS), and `PUBLIC` holds `USAGE` and
+//! `CREATE` on it. On an object the migration role does not own, what the
+//! app role holds through `PUBLIC` counts as held (a `GRANT` there would
+//! change nothing, and `USAGE` is what least privilege asks for); what
+//! `PUBLIC` holds beyond that (`CREATE`) is a finding per privilege, named
+//! (`create-on-schema`), with the owner's statement, which the operator may
+//! accept with `DB_GRANT_ACCEPT` (see [`accept`]) once decided.
 //!
 //! [`plan`] is pure: [`State`] in, [`Plan`] out, so unit tests can check
 //! every case without a database; `introspect` reads the state and `apply`
 //! runs the statements in one transaction under the migration lock.
 
+pub mod accept;
 pub mod apply;
 pub mod introspect;
 pub mod role;
@@ -97,6 +106,14 @@ pub struct State {
     /// so it can revoke what `PUBLIC` holds there.
     pub owns_database: bool,
     pub owns_schema: bool,
+    /// Who owns the database and the schema (for the hints of findings
+    /// only their owner can fix); `None`: unknown (no such schema yet).
+    pub database_owner: Option<String>,
+    pub schema_owner: Option<String>,
+    /// The server's major version (13, ..., 18); 0: unknown.
+    pub server_major: u32,
+    /// Names of the findings the operator accepts (`DB_GRANT_ACCEPT`).
+    pub accept: BTreeSet<String>,
     pub rds_iam_exists: bool,
     /// The app connection uses IAM auth tokens.
     pub iam: bool,
@@ -132,6 +149,9 @@ pub struct Finding {
     pub code: Code,
     pub message: String,
     pub hint: String,
+    /// The name `DB_GRANT_ACCEPT` accepts it by; only findings the operator
+    /// may leave as they are have one (see [`accept`]).
+    pub name: Option<&'static str>,
 }
 
 /// The statements that bring the app role to least privilege, and findings.
@@ -139,9 +159,12 @@ pub struct Finding {
 pub struct Plan {
     pub changes: Vec<Change>,
     pub findings: Vec<Finding>,
+    /// Findings `DB_GRANT_ACCEPT` accepts: reported, not differences.
+    pub accepted: Vec<Finding>,
 }
 
 impl Plan {
+    /// No change and no finding (accepted findings do not count).
     pub fn is_clean(&self) -> bool {
         self.changes.is_empty() && self.findings.is_empty()
     }
@@ -203,6 +226,8 @@ struct Target<'a> {
     can_grant: bool,
     /// `ALTER DATABASE "x"`: how to make the migration role its owner.
     alter: &'a str,
+    /// Its owner, when the migration role is not (for the hints).
+    owner: Option<&'a str>,
 }
 
 struct Builder<'a> {
@@ -235,8 +260,23 @@ impl Builder<'_> {
             code: Code::PrivilegesMissing,
             message: problem,
             hint: format!("{how}: {sql}"),
+            name: None,
         });
         false
+    }
+
+    /// Who can run a statement on `kind shown` that the migration role
+    /// cannot: `"postgres" (the owner of schema "public")`.
+    fn owner_of(&self, t: &Target) -> String {
+        match t.owner {
+            Some(owner) => format!(
+                "{} (the owner of {} {})",
+                quote_ident(owner),
+                t.kind,
+                t.shown
+            ),
+            None => format!("the owner of {} {}", t.kind, t.shown),
+        }
     }
 
     /// Grants what `required` lacks, revokes what exceeds it, from the app
@@ -249,7 +289,16 @@ impl Builder<'_> {
             acl,
             ..
         } = &t;
-        let (missing, excess) = privilege_diff(t.required, &acl.app);
+        // Where the migration role cannot grant, what the app role holds
+        // through PUBLIC counts: a GRANT there would change nothing, and the
+        // role has the privilege.
+        let held: BTreeSet<String> = if t.can_grant {
+            acl.app.clone()
+        } else {
+            acl.app.union(&acl.public).cloned().collect()
+        };
+        let missing = privilege_diff(t.required, &held).0;
+        let excess = privilege_diff(t.required, &acl.app).1;
         let changes = [
             missing.map(|p| {
                 (
@@ -280,6 +329,7 @@ impl Builder<'_> {
                 Kind::Excess => (Code::PrivilegesExcess, "has", "revoke"),
             };
             let migration_role = quote_ident(&self.state.migration_role);
+            let owner = self.owner_of(&t);
             self.plan.findings.push(Finding {
                 code,
                 message: format!(
@@ -288,11 +338,11 @@ impl Builder<'_> {
                     self.state.app_role
                 ),
                 hint: format!(
-                    "as the owner of {kind} {shown} (or a superuser): {statement}; or make the \
-                     migration role its owner, then `migrate grant` keeps it right: \
-                     {} OWNER TO {migration_role}",
+                    "as {owner} or a superuser: {statement}; or make the migration role its \
+                     owner, then `migrate grant` keeps it right: {} OWNER TO {migration_role}",
                     t.alter
                 ),
+                name: None,
             });
         }
         let Some(privileges) = privilege_diff(t.public_ok, &acl.public).1 else {
@@ -304,19 +354,111 @@ impl Builder<'_> {
                 format!("{privileges} on {kind} {shown} through PUBLIC"),
                 format!("REVOKE {privileges} ON {sql} FROM PUBLIC"),
             );
-        } else {
-            self.plan.findings.push(Finding {
-                code: Code::PrivilegesExcess,
-                message: format!(
-                    "every role, {} included, has {privileges} on {kind} {shown} through PUBLIC",
-                    self.state.app_role
-                ),
-                hint: format!(
-                    "as the owner of {kind} {shown}: REVOKE {privileges} ON {sql} FROM PUBLIC"
-                ),
-            });
+            return;
+        }
+        // One finding per privilege, so that each can be accepted alone.
+        let beyond: BTreeSet<String> = acl
+            .public
+            .iter()
+            .filter(|p| !t.public_ok.contains(&p.as_str()))
+            .cloned()
+            .collect();
+        for privilege in beyond {
+            let finding = self.public_finding(&t, &privilege);
+            match finding.name {
+                Some(name) if self.state.accept.contains(name) => self.plan.accepted.push(finding),
+                _ => self.plan.findings.push(finding),
+            }
         }
     }
+
+    /// `PUBLIC` holds `privilege` on an object the migration role does not
+    /// own: only its owner can revoke it, or the operator accept it.
+    fn public_finding(&self, t: &Target, privilege: &str) -> Finding {
+        let (kind, shown, sql) = (t.kind, &t.shown, &t.sql);
+        let migration_role = quote_ident(&self.state.migration_role);
+        let name = accept::name(privilege, kind);
+        let why = if kind == "schema"
+            && self.state.schema == "public"
+            && (1..15).contains(&self.state.server_major)
+        {
+            " (before PostgreSQL 15 a new database's public schema belongs to the bootstrap \
+             superuser, and PUBLIC may create in it)"
+        } else {
+            ""
+        };
+        let belongs = match t.owner {
+            Some(owner) => format!("{kind} {shown} belongs to {}", quote_ident(owner)),
+            None => format!("it does not own {kind} {shown}"),
+        };
+        let accept = name.map_or(String::new(), |name| {
+            format!("; or, to leave it as it is, set DB_GRANT_ACCEPT={name}")
+        });
+        let hint = if t.owner == Some(RDS_BOOTSTRAP_SUPERUSER) {
+            format!(
+                "\"{RDS_BOOTSTRAP_SUPERUSER}\" is AWS's own superuser on RDS, which no one can log \
+                 in as: keep the tables in a schema the migration role owns (CREATE SCHEMA \
+                 NAME as the migration role, ?schema=NAME in both URLs){accept}"
+            )
+        } else {
+            let as_15 = if kind == "schema" && self.state.schema == "public" {
+                ", as PostgreSQL 15 does"
+            } else {
+                ""
+            };
+            // The migration role may itself create through PUBLIC's CREATE
+            // (it does, before 15, in a `public` it does not own): it gets
+            // its own first, or the REVOKE stops the migrations.
+            let revoke = if privilege == "CREATE" {
+                format!(
+                    "GRANT CREATE ON {sql} TO {migration_role}; REVOKE CREATE ON {sql} FROM \
+                     PUBLIC (the GRANT first: the migration role may be creating through PUBLIC \
+                     itself)"
+                )
+            } else {
+                format!("REVOKE {privilege} ON {sql} FROM PUBLIC")
+            };
+            format!(
+                "as {} or a superuser, either make the migration role its owner{as_15}, and \
+                 `migrate grant` keeps it right: {} OWNER TO {migration_role}; or take it from \
+                 PUBLIC: {revoke}{accept}",
+                self.owner_of(t),
+                t.alter
+            )
+        };
+        Finding {
+            code: Code::PrivilegesExcess,
+            message: format!(
+                "every role, \"{}\" included, has {privilege} on {kind} {shown} through PUBLIC, \
+                 and the migration role {migration_role} cannot revoke it: {belongs}{why}",
+                self.state.app_role
+            ),
+            hint,
+            name,
+        }
+    }
+}
+
+/// The bootstrap superuser of RDS for PostgreSQL, which no customer can
+/// log in as: before 15 it owns `public` in databases made from `template0`.
+const RDS_BOOTSTRAP_SUPERUSER: &str = "rdsadmin";
+
+/// The statement that gives `member` the ADMIN option on `role`, so that
+/// a `CREATEROLE` role may alter or grant it from PostgreSQL 16 on. There it
+/// is the membership `CREATE ROLE` gives the creator: ADMIN only, neither
+/// INHERIT nor SET (with INHERIT, the migration role would hold the app
+/// role's privileges, which `grant` refuses as a lock-out, or `rds_iam`'s).
+pub fn admin_grant(role: &str, member: &str, server_major: u32) -> String {
+    let options = if server_major >= 16 {
+        "ADMIN OPTION, INHERIT FALSE, SET FALSE"
+    } else {
+        "ADMIN OPTION"
+    };
+    format!(
+        "GRANT {} TO {} WITH {options}",
+        quote_ident(role),
+        quote_ident(member)
+    )
 }
 
 /// Computes the plan. Pure.
@@ -358,10 +500,8 @@ pub fn plan(state: &State) -> Plan {
         format!(
             "as a superuser or a role with the ADMIN option on \"{role}\" (from PostgreSQL 16, \
              CREATEROLE alone is not enough; to let the migration role do it, the membership \
-             PostgreSQL gives a role's creator: GRANT {} TO {} WITH ADMIN OPTION, INHERIT FALSE, \
-             SET FALSE)",
-            quote_ident(role),
-            quote_ident(&state.migration_role)
+             PostgreSQL gives a role's creator: {})",
+            admin_grant(role, &state.migration_role, state.server_major)
         )
     };
     if !role.login {
@@ -405,6 +545,7 @@ pub fn plan(state: &State) -> Plan {
         can_revoke_public: state.owns_database,
         can_grant: state.owns_database,
         alter: &format!("ALTER DATABASE {database}"),
+        owner: state.database_owner.as_deref(),
     });
     let schema = quote_ident(&state.schema);
     b.reconcile(Target {
@@ -417,6 +558,7 @@ pub fn plan(state: &State) -> Plan {
         can_revoke_public: state.owns_schema,
         can_grant: state.owns_schema,
         alter: &format!("ALTER SCHEMA {schema}"),
+        owner: state.schema_owner.as_deref(),
     });
     for table in &state.tables {
         let name = quote_ident(&table.name);
@@ -435,6 +577,7 @@ pub fn plan(state: &State) -> Plan {
             can_revoke_public: true,
             can_grant: true,
             alter: "",
+            owner: None,
         });
     }
     for sequence in &state.sequences {
@@ -449,6 +592,7 @@ pub fn plan(state: &State) -> Plan {
             can_revoke_public: true,
             can_grant: true,
             alter: "",
+            owner: None,
         });
     }
 
@@ -504,6 +648,7 @@ fn findings_about_the_role(state: &State, role: &AppRole, plan: &mut Plan) {
                 hint: format!(
                     "as a superuser (on RDS, the master user): ALTER ROLE {quoted} NO{attribute}"
                 ),
+                name: None,
             });
         }
     }
@@ -517,6 +662,7 @@ fn findings_about_the_role(state: &State, role: &AppRole, plan: &mut Plan) {
                 "the app role \"{app}\" is a member of \"{member_of}\" and holds its privileges"
             ),
             hint: format!("REVOKE {} FROM {quoted}", quote_ident(member_of)),
+            name: None,
         });
     }
     for object in &role.owns {
@@ -529,6 +675,7 @@ fn findings_about_the_role(state: &State, role: &AppRole, plan: &mut Plan) {
                 "make the migration role the owner: ALTER ... OWNER TO {}",
                 quote_ident(&state.migration_role)
             ),
+            name: None,
         });
     }
 }

@@ -36,6 +36,10 @@ fn fresh() -> State {
         can_grant_rds_iam: true,
         owns_database: true,
         owns_schema: true,
+        database_owner: Some("migrator".into()),
+        schema_owner: Some("pg_database_owner".into()),
+        server_major: 17,
+        accept: BTreeSet::new(),
         rds_iam_exists: false,
         iam: false,
         database_acl: acl(&[], &["CONNECT", "TEMPORARY"]),
@@ -126,8 +130,6 @@ fn excess_privileges_are_revoked() {
 #[test]
 fn what_cannot_be_fixed_is_a_finding() {
     let mut state = correct();
-    state.owns_schema = false;
-    state.schema_acl.public.insert("CREATE".into());
     state.app = Some(AppRole {
         login: true,
         createdb: true,
@@ -142,7 +144,6 @@ fn what_cannot_be_fixed_is_a_finding() {
     assert_eq!(
         messages,
         [
-            r#"every role, impulse_app included, has CREATE on schema "public" through PUBLIC"#,
             r#"the app role "impulse_app" has SUPERUSER"#,
             r#"the app role "impulse_app" has CREATEDB"#,
             r#"the app role "impulse_app" is a member of "rds_superuser" and holds its privileges"#,
@@ -152,7 +153,97 @@ fn what_cannot_be_fixed_is_a_finding() {
     assert!(
         plan.findings
             .iter()
-            .all(|f| f.code == Code::PrivilegesExcess)
+            .all(|f| f.code == Code::PrivilegesExcess && f.name.is_none())
+    );
+}
+
+/// A new database on PostgreSQL 13 or 14: `public` belongs to the bootstrap
+/// superuser, with `USAGE` and `CREATE` for PUBLIC.
+fn before_15() -> State {
+    State {
+        owns_schema: false,
+        schema_owner: Some("postgres".into()),
+        server_major: 13,
+        schema_acl: acl(&[], &["USAGE", "CREATE"]),
+        ..fresh()
+    }
+}
+
+/// What the migration role can fix it fixes; USAGE through PUBLIC is held
+/// (no finding); CREATE through PUBLIC is one named finding with the
+/// owner's statement, every run, until the owner acts or it is accepted.
+#[test]
+fn before_15_public_create_is_the_one_named_finding() {
+    let plan = plan(&before_15());
+    let planned = sql(&plan);
+    assert!(
+        planned.iter().all(|s| !s.contains(" ON SCHEMA ")),
+        "{planned:#?}"
+    );
+    assert_eq!(planned.len(), fresh_len() - 1, "all but the schema's grant");
+    assert_eq!(plan.findings.len(), 1, "{plan:#?}");
+    let finding = &plan.findings[0];
+    assert_eq!(finding.code, Code::PrivilegesExcess);
+    assert_eq!(finding.name, Some("create-on-schema"));
+    assert_eq!(
+        finding.message,
+        r#"every role, "impulse_app" included, has CREATE on schema "public" through PUBLIC, and the migration role "migrator" cannot revoke it: schema "public" belongs to "postgres" (before PostgreSQL 15 a new database's public schema belongs to the bootstrap superuser, and PUBLIC may create in it)"#
+    );
+    assert_eq!(
+        finding.hint,
+        r#"as "postgres" (the owner of schema "public") or a superuser, either make the migration role its owner, as PostgreSQL 15 does, and `migrate grant` keeps it right: ALTER SCHEMA "public" OWNER TO "migrator"; or take it from PUBLIC: GRANT CREATE ON SCHEMA "public" TO "migrator"; REVOKE CREATE ON SCHEMA "public" FROM PUBLIC (the GRANT first: the migration role may be creating through PUBLIC itself); or, to leave it as it is, set DB_GRANT_ACCEPT=create-on-schema"#
+    );
+
+    // After the owner's REVOKE: nothing left (USAGE still comes through PUBLIC).
+    let mut revoked = before_15();
+    revoked.schema_acl = acl(&[], &["USAGE"]);
+    let plan = super::plan(&revoked);
+    assert!(plan.findings.is_empty(), "{plan:#?}");
+    assert_eq!(sql(&plan).len(), fresh_len() - 1);
+
+    // A later version explains nothing about 15.
+    let mut later = before_15();
+    later.server_major = 16;
+    assert!(
+        !super::plan(&later).findings[0]
+            .message
+            .contains("PostgreSQL 15")
+    );
+}
+
+#[test]
+fn an_accepted_finding_is_reported_and_is_no_difference() {
+    let mut state = correct();
+    state.owns_schema = false;
+    state.schema_owner = Some("postgres".into());
+    state.schema_acl = acl(&["USAGE"], &["USAGE", "CREATE"]);
+    assert!(!plan(&state).is_clean());
+    state.accept.insert("create-on-schema".into());
+    let plan = plan(&state);
+    assert!(plan.is_clean(), "{plan:#?}");
+    assert_eq!(plan.accepted.len(), 1);
+    assert_eq!(plan.accepted[0].name, Some("create-on-schema"));
+
+    // What the migration role can revoke it revokes, accepted or not.
+    state.owns_schema = true;
+    let plan = super::plan(&state);
+    assert_eq!(
+        sql(&plan),
+        [r#"REVOKE CREATE ON SCHEMA "public" FROM PUBLIC"#]
+    );
+    assert!(plan.accepted.is_empty());
+}
+
+/// On RDS the bootstrap superuser is `rdsadmin`, which no customer can log
+/// in as: the hint says what is left.
+#[test]
+fn a_schema_rdsadmin_owns_can_only_be_avoided_or_accepted() {
+    let mut state = before_15();
+    state.schema_owner = Some("rdsadmin".into());
+    let hint = &plan(&state).findings[0].hint;
+    assert_eq!(
+        hint,
+        r#""rdsadmin" is AWS's own superuser on RDS, which no one can log in as: keep the tables in a schema the migration role owns (CREATE SCHEMA NAME as the migration role, ?schema=NAME in both URLs); or, to leave it as it is, set DB_GRANT_ACCEPT=create-on-schema"#
     );
 }
 
@@ -218,16 +309,19 @@ fn nologin_role_gets_login() {
     assert_eq!(sql(&plan(&state)), [r#"ALTER ROLE "impulse_app" LOGIN"#]);
 }
 
-/// Before PostgreSQL 15 `public` belongs to the bootstrap superuser (and
-/// PUBLIC may create there); a database can be someone else's too. GRANT
-/// and REVOKE by a non-owner change nothing (PostgreSQL only warns), so
-/// they are findings with the owner's statement, never planned.
+/// A database and schema someone else owns, with grants the migration role
+/// can neither make nor take back. GRANT and REVOKE by a non-owner change
+/// nothing (PostgreSQL only warns), so they are findings with the owner's
+/// statement, never planned.
 #[test]
 fn grants_on_objects_the_migration_role_does_not_own_are_findings() {
     let mut state = fresh();
     state.owns_schema = false;
     state.owns_database = false;
-    state.schema_acl = acl(&["CREATE"], &["USAGE", "CREATE"]);
+    state.database_owner = Some("dba".into());
+    state.schema_owner = Some("dba".into());
+    state.database_acl = acl(&[], &["TEMPORARY"]);
+    state.schema_acl = acl(&["CREATE"], &["CREATE"]);
     let plan = plan(&state);
     let planned = sql(&plan);
     assert!(
@@ -237,39 +331,44 @@ fn grants_on_objects_the_migration_role_does_not_own_are_findings() {
         "{planned:#?}"
     );
     assert_eq!(planned.len(), 4, "tables, sequences, default privileges");
-    let found: Vec<(Code, &str)> = plan
+    let found: Vec<(Code, Option<&str>, &str)> = plan
         .findings
         .iter()
-        .map(|f| (f.code, f.message.as_str()))
+        .map(|f| (f.code, f.name, f.message.as_str()))
         .collect();
     assert_eq!(
         found,
         [
             (
                 Code::PrivilegesMissing,
+                None,
                 r#"the app role "impulse_app" lacks CONNECT on database "impulse", and the migration role "migrator" cannot grant it: it does not own database "impulse""#
             ),
             (
                 Code::PrivilegesExcess,
-                r#"every role, impulse_app included, has TEMPORARY on database "impulse" through PUBLIC"#
+                Some("temporary-on-database"),
+                r#"every role, "impulse_app" included, has TEMPORARY on database "impulse" through PUBLIC, and the migration role "migrator" cannot revoke it: database "impulse" belongs to "dba""#
             ),
             (
                 Code::PrivilegesMissing,
+                None,
                 r#"the app role "impulse_app" lacks USAGE on schema "public", and the migration role "migrator" cannot grant it: it does not own schema "public""#
             ),
             (
                 Code::PrivilegesExcess,
+                None,
                 r#"the app role "impulse_app" has CREATE on schema "public", and the migration role "migrator" cannot revoke it: it does not own schema "public""#
             ),
             (
                 Code::PrivilegesExcess,
-                r#"every role, impulse_app included, has CREATE on schema "public" through PUBLIC"#
+                Some("create-on-schema"),
+                r#"every role, "impulse_app" included, has CREATE on schema "public" through PUBLIC, and the migration role "migrator" cannot revoke it: schema "public" belongs to "dba""#
             ),
         ]
     );
     assert_eq!(
         plan.findings[2].hint,
-        r#"as the owner of schema "public" (or a superuser): GRANT USAGE ON SCHEMA "public" TO "impulse_app"; or make the migration role its owner, then `migrate grant` keeps it right: ALTER SCHEMA "public" OWNER TO "migrator""#
+        r#"as "dba" (the owner of schema "public") or a superuser: GRANT USAGE ON SCHEMA "public" TO "impulse_app"; or make the migration role its owner, then `migrate grant` keeps it right: ALTER SCHEMA "public" OWNER TO "migrator""#
     );
     assert!(
         plan.findings[3]
@@ -281,6 +380,15 @@ fn grants_on_objects_the_migration_role_does_not_own_are_findings() {
             .hint
             .contains(r#"ALTER DATABASE "impulse" OWNER TO "migrator""#)
     );
+    assert_eq!(
+        plan.findings[1].hint,
+        r#"as "dba" (the owner of database "impulse") or a superuser, either make the migration role its owner, and `migrate grant` keeps it right: ALTER DATABASE "impulse" OWNER TO "migrator"; or take it from PUBLIC: REVOKE TEMPORARY ON DATABASE "impulse" FROM PUBLIC; or, to leave it as it is, set DB_GRANT_ACCEPT=temporary-on-database"#
+    );
+    // The app role's own grants are never acceptable; PUBLIC's are.
+    state.accept = accept::NAMES.iter().map(|n| n.to_string()).collect();
+    let plan = super::plan(&state);
+    assert_eq!(plan.findings.len(), 3, "{plan:#?}");
+    assert_eq!(plan.accepted.len(), 2);
 }
 
 /// From PostgreSQL 16 on, CREATEROLE alters and grants only roles it has the

@@ -415,6 +415,7 @@ fn a_concurrent_index_build_does_not_deadlock_with_a_waiting_run() {
 #[test]
 fn the_old_seaql_migrations_history_is_converted_once() {
     let db = built_without_history("histconvert");
+    db.revoke_public_create_before_15();
     // As the previous version of this tool left it.
     db.psql_as_owner(
         "CREATE TABLE seaql_migrations (version varchar PRIMARY KEY, applied_at bigint NOT NULL); \

@@ -1,71 +1,32 @@
-//! RDS-shaped roles: the migration role is not a superuser but like the RDS
-//! master user (`CREATEROLE CREATEDB`, a member of `rds_superuser`, the
-//! owner of the database it created), `rds_iam` exists as a plain role, the
-//! app role is created by the migration role, and `pg_hba.conf` has only
-//! `hostssl` rules (`rds.force_ssl=1`).
+//! What is particular to RDS, on the tests' RDS-shaped cluster (see
+//! `support`: `hostssl`-only rules, `rds_superuser` and `rds_iam` as plain
+//! roles, the migration role like the master user): TLS is required, the
+//! master user deploys end to end, `rds_iam` and an app role it did not
+//! create need the ADMIN option from 16 on, and a `public` schema it does
+//! not own (before 15, or on any version when someone else owns it).
 //!
 //! Each test states what happens on the server version the tests run on;
 //! `scripts/test-matrix` runs this module on PostgreSQL 13 to 18. What
 //! differs by version is PostgreSQL's, not ours:
 //! - before 15 the `public` schema of a new database belongs to the
-//!   bootstrap superuser and `PUBLIC` may create in it, so the migration
-//!   role can neither grant `USAGE` on it nor revoke `CREATE`;
+//!   bootstrap superuser (`rdsadmin` on RDS) and `PUBLIC` may create in it:
+//!   the app role's `USAGE` comes through `PUBLIC`, and `CREATE` is the one
+//!   finding (`create-on-schema`) only the owner can fix, or the operator
+//!   accept (`DB_GRANT_ACCEPT`);
 //! - from 16 on, `CREATEROLE` alone no longer lets a role alter or grant
 //!   other roles: that takes the ADMIN option on them, which a role gets
 //!   automatically only for roles it creates (so not for `rds_iam`, nor for
 //!   an app role someone else made).
 
-use std::sync::OnceLock;
-
 use crate::moto::moto;
-use crate::support::{Out, Pg, TestDb, bin, psql, start_cluster, unique_name, write_hba};
-
-/// `pg_hba.conf` of the RDS-shaped cluster: TLS or nothing, as with
-/// `rds.force_ssl=1` (the default from RDS for PostgreSQL 15 on).
-const FORCE_SSL_HBA: &str = "# rds.force_ssl=1: TLS and scram-sha-256 only\n\
-                             hostssl all all 127.0.0.1/32 scram-sha-256\n\
-                             hostssl all all ::1/128      scram-sha-256\n";
+use crate::support::{Out, TestDb, bin, pg};
 
 const APP_PASSWORD: &str = "RdsAppPassw0rd";
 
-static RDS: OnceLock<Pg> = OnceLock::new();
-
-/// The RDS-shaped cluster of this test process (the tests' server
-/// binaries), with the plain roles `rds_superuser` and `rds_iam`.
-fn rds() -> &'static Pg {
-    RDS.get_or_init(|| {
-        let cluster = start_cluster("impulse-db-rds-");
-        write_hba(&cluster, FORCE_SSL_HBA);
-        let pg = Pg::from(cluster);
-        pg.psql("postgres", "CREATE ROLE rds_superuser NOLOGIN");
-        pg.psql("postgres", "CREATE ROLE rds_iam NOLOGIN");
-        pg
-    })
-}
-
-/// A database as on RDS: a master-like role (made by the superuser, as
-/// `rdsadmin` makes the master user) creates it and runs the migrations.
+/// A database as on RDS: the master-like role creates it and runs the
+/// migrations (every test database is made so; see `support`).
 fn master_db(hint: &str) -> TestDb {
-    let pg = rds();
-    let name = unique_name(hint);
-    let role = format!("{name}_master");
-    let password = impulse_db::testing::random_token(24).expect("random password");
-    pg.psql(
-        "postgres",
-        &format!(
-            "CREATE ROLE \"{role}\" LOGIN CREATEROLE CREATEDB PASSWORD '{password}' \
-             IN ROLE rds_superuser"
-        ),
-    );
-    psql(
-        pg.port(),
-        &role,
-        &password,
-        "postgres",
-        &format!("CREATE DATABASE \"{name}\""),
-    )
-    .expect("the master user creates its database");
-    pg.test_db(name, role, password)
+    pg().new_db(hint)
 }
 
 fn app_url(db: &TestDb, user: &str, password: &str) -> String {
@@ -116,11 +77,15 @@ fn findings(out: &Out) -> Vec<String> {
         .collect()
 }
 
-fn doctor(db: &TestDb, app: &str) -> Out {
+/// The doctor with the Lambda's URL and `DIRECT_URL`, and `DB_GRANT_ACCEPT`.
+fn doctor(db: &TestDb, app: &str, accept: Option<&str>) -> Out {
     let mut cmd = bin(env!("CARGO_BIN_EXE_migrate"));
     cmd.args(["doctor", "--format", "json"])
         .env("DATABASE_URL", app_url(db, app, APP_PASSWORD))
         .env("DIRECT_URL", db.url());
+    if let Some(accept) = accept {
+        cmd.env("DB_GRANT_ACCEPT", accept);
+    }
     Out::capture(&mut cmd, &secrets(db))
 }
 
@@ -170,7 +135,7 @@ fn force_ssl_refuses_connections_without_tls() {
 
 #[test]
 fn the_master_user_runs_up_grant_status_doctor_and_down() {
-    let major = rds().major();
+    let major = pg().major();
     let db = master_db("lifecycle");
     let app = format!("{}_app", db.name);
     let arn = app_secret(&app);
@@ -210,75 +175,111 @@ fn the_master_user_runs_up_grant_status_doctor_and_down() {
     );
 
     let check = run(&["grant", "--check", "--format", "json"]);
-    let doctor_before = doctor(&db, &app);
-    if major >= 15 {
-        check.expect(0);
-        assert_eq!(check.json()["changes"], serde_json::json!([]), "{check}");
-        assert!(findings(&check).is_empty(), "{check}");
-        assert!(!app_can_create_in_public(&db, &app));
-        assert_eq!(
-            diagnosis(&doctor_before),
-            Vec::<String>::new(),
-            "{doctor_before}"
-        );
-        doctor_before.expect(0);
-    } else {
-        // Before 15, `public` belongs to the bootstrap superuser: the master
-        // can neither grant USAGE on it nor take CREATE from PUBLIC, and
-        // says so (no statement pretends to do it), every run.
+    if major < 15 {
+        // `public` belongs to the bootstrap superuser: the app role's USAGE
+        // comes through PUBLIC (no finding), and PUBLIC's CREATE is the one
+        // finding, named, with its owner's statement, on every run.
         check.expect(1);
         assert_eq!(check.json()["changes"], serde_json::json!([]), "{check}");
-        let found = findings(&check);
-        assert_eq!(found.len(), 2, "{check}");
+        let json = check.json();
+        let found = json["findings"].as_array().unwrap();
+        assert_eq!(found.len(), 1, "{check}");
+        assert_eq!(found[0]["code"], "privileges.excess", "{check}");
+        assert_eq!(found[0]["name"], "create-on-schema", "{check}");
+        let message = found[0]["message"].as_str().unwrap();
         assert!(
-            found[0].starts_with("privileges.missing: ")
-                && found[0].contains(r#"USAGE on schema "public""#)
-                && found[0].contains("does not own"),
+            message.contains(r#"CREATE on schema "public" through PUBLIC"#)
+                && message.contains(r#"belongs to "postgres""#),
             "{check}"
         );
-        assert!(
-            found[1].starts_with("privileges.excess: ")
-                && found[1].contains(r#"CREATE on schema "public" through PUBLIC"#),
-            "{check}"
+        let hint = found[0]["hint"].as_str().unwrap();
+        let fix = format!(
+            r#"GRANT CREATE ON SCHEMA "public" TO "{}"; REVOKE CREATE ON SCHEMA "public" FROM PUBLIC"#,
+            db.role
         );
-        let hints = check.json()["findings"].to_string();
-        assert!(
-            hints.contains(&format!(
-                r#"ALTER SCHEMA \"public\" OWNER TO \"{}\""#,
-                db.role
-            )),
-            "the hint names the fix: {check}"
-        );
-        // The app role really can create tables in public.
+        for part in [
+            r#"as "postgres" (the owner of schema "public")"#,
+            &fix,
+            &format!(r#"ALTER SCHEMA "public" OWNER TO "{}""#, db.role),
+            "DB_GRANT_ACCEPT=create-on-schema",
+        ] {
+            assert!(hint.contains(part), "{part} in {hint}");
+        }
         assert!(app_can_create_in_public(&db, &app));
-        // Each finding counts where its code puts it.
+        let doctor_before = doctor(&db, &app, None);
         assert_eq!(
             diagnosis(&doctor_before),
-            ["privileges.missing", "privileges.excess"],
-            "{doctor_before}"
-        );
-        assert!(
-            doctor_before
-                .stdout
-                .contains(r#"lacks USAGE on schema \"public\""#),
+            ["privileges.excess"],
             "{doctor_before}"
         );
         doctor_before.expect(1);
 
-        // The hint's fix (as the schema's owner, here the superuser): then
-        // the master manages `public` like on 15+.
-        db.psql(&format!("ALTER SCHEMA public OWNER TO \"{}\"", db.role));
-        run(&["grant"]).expect(0);
-        run(&["grant", "--check"]).expect(0);
-        assert!(!app_can_create_in_public(&db, &app));
-        let doctor_after = doctor(&db, &app);
-        assert_eq!(
-            diagnosis(&doctor_after),
-            Vec::<String>::new(),
-            "{doctor_after}"
+        // Left as it is, consciously: reported, and no longer a difference.
+        let accepted = Out::capture(
+            deploy_cmd(&db, &app, &arn)
+                .args(["grant", "--check", "--format", "json"])
+                .env("DB_GRANT_ACCEPT", "create-on-schema"),
+            &secrets,
         );
-        doctor_after.expect(0);
+        accepted.expect(0);
+        assert_eq!(accepted.json()["findings"], serde_json::json!([]));
+        assert_eq!(
+            accepted.json()["accepted"][0]["name"],
+            "create-on-schema",
+            "{accepted}"
+        );
+        let text = Out::capture(
+            deploy_cmd(&db, &app, &arn)
+                .args(["grant", "--check"])
+                .env("DB_GRANT_ACCEPT", "create-on-schema"),
+            &secrets,
+        );
+        text.expect(0);
+        assert!(
+            text.stdout.contains("accepted every role")
+                && text.stdout.contains("1 accepted finding(s)"),
+            "{text}"
+        );
+        let doctor_accepted = doctor(&db, &app, Some("create-on-schema"));
+        assert_eq!(
+            diagnosis(&doctor_accepted),
+            Vec::<String>::new(),
+            "{doctor_accepted}"
+        );
+        doctor_accepted.expect(0);
+
+        // The REVOKE alone would lock the migrations out: the master
+        // creates its tables through PUBLIC's CREATE.
+        assert!(
+            db.psql_as_owner(
+                "CREATE TABLE public.master_made (id int); DROP TABLE public.master_made"
+            )
+            .is_ok()
+        );
+        assert!(
+            db.psql(
+                "SELECT count(*) FROM aclexplode((SELECT nspacl FROM pg_namespace \
+                 WHERE nspname = 'public')) WHERE grantee = (SELECT oid FROM pg_roles \
+                 WHERE rolname = current_database() || '_owner')"
+            ) == "0",
+            "the master has no CREATE of its own"
+        );
+        // Fixed by the owner, as the hint says: then nothing is left, without
+        // accepting anything, and the migrations still run (down and up below).
+        db.psql(&fix);
     }
+    let check = if major < 15 {
+        run(&["grant", "--check", "--format", "json"])
+    } else {
+        check
+    };
+    check.expect(0);
+    assert_eq!(check.json()["changes"], serde_json::json!([]), "{check}");
+    assert!(findings(&check).is_empty(), "{check}");
+    assert!(!app_can_create_in_public(&db, &app));
+    let healthy = doctor(&db, &app, None);
+    assert_eq!(diagnosis(&healthy), Vec::<String>::new(), "{healthy}");
+    healthy.expect(0);
 
     run(&["status", "--check"]).expect(0);
     let down = run(&["down", "--format", "json"]);
@@ -296,7 +297,7 @@ fn the_master_user_runs_up_grant_status_doctor_and_down() {
 
 #[test]
 fn rds_iam_membership_takes_the_admin_option_from_16() {
-    let major = rds().major();
+    let major = pg().major();
     let db = master_db("iam");
     let app = format!("{}_app", db.name);
     let iam = || {
@@ -347,7 +348,7 @@ fn rds_iam_membership_takes_the_admin_option_from_16() {
         );
         // What an RDS administrator would give the master user.
         db.psql(&format!(
-            "GRANT rds_iam TO \"{}\" WITH ADMIN OPTION",
+            "GRANT rds_iam TO \"{}\" WITH ADMIN OPTION, INHERIT FALSE, SET FALSE",
             db.role
         ));
         let grant = db.run(iam().arg("grant"));
@@ -370,7 +371,7 @@ fn rds_iam_membership_takes_the_admin_option_from_16() {
 
 #[test]
 fn an_app_role_the_master_did_not_create_needs_the_admin_option_from_16() {
-    let major = rds().major();
+    let major = pg().major();
     let db = master_db("foreign");
     let app = format!("{}_app", db.name);
     // Made by someone else (another administrator, or the master itself
@@ -435,23 +436,23 @@ fn an_app_role_the_master_did_not_create_needs_the_admin_option_from_16() {
 
 /// The pre-15 `public` schema, reproduced on any version: owned by another
 /// role, `CREATE` for PUBLIC. The master cannot grant or revoke there, and
-/// `up` must say so instead of issuing statements that change nothing
+/// `up` says so instead of issuing statements that change nothing
 /// (PostgreSQL only warns "no privileges were granted").
 #[test]
 fn a_schema_the_master_does_not_own_gives_findings_not_silent_no_ops() {
     let db = master_db("foreignschema");
     db.psql("ALTER SCHEMA public OWNER TO postgres; GRANT CREATE ON SCHEMA public TO PUBLIC");
     let app = format!("{}_app", db.name);
-    let up = db.run(
-        db.migrate()
-            .args(["up", "--format", "json"])
-            .env("DB_APP_USER", &app),
-    );
+    let migrate = |args: &[&str]| {
+        let mut cmd = db.migrate();
+        cmd.args(args).env("DB_APP_USER", &app);
+        db.run(&mut cmd)
+    };
+    let up = migrate(&["up", "--format", "json"]);
     up.expect(0);
     let grants = &up.json()["grants"];
-    let changes = grants["changes"].to_string();
     assert!(
-        !changes.contains(" ON SCHEMA "),
+        !grants["changes"].to_string().contains(" ON SCHEMA "),
         "no statement on the schema: {up}"
     );
     assert!(
@@ -468,34 +469,90 @@ fn a_schema_the_master_does_not_own_gives_findings_not_silent_no_ops() {
         "t",
         "the app role has USAGE only through PUBLIC"
     );
-    let found = grants["findings"].to_string();
+    // That USAGE is held: the one finding is PUBLIC's CREATE, with the fix.
+    let found = grants["findings"].as_array().unwrap();
+    assert_eq!(found.len(), 1, "{up}");
+    assert_eq!(found[0]["name"], "create-on-schema", "{up}");
     assert!(
-        found.contains(r#"USAGE on schema \"public\""#)
-            && found.contains(&format!(
-                r#"ALTER SCHEMA \"public\" OWNER TO \"{}\""#,
-                db.role
-            )),
+        found[0]["hint"]
+            .as_str()
+            .unwrap()
+            .contains(&format!(r#"ALTER SCHEMA "public" OWNER TO "{}""#, db.role)),
         "{up}"
     );
-    // The revoke side: a grant on the schema the master cannot take back.
+    assert!(up.stderr.contains("WARN"), "said on stderr too: {up}");
+
+    // The revoke side: a grant to the app role itself, which the master
+    // cannot take back, and which no DB_GRANT_ACCEPT covers.
     db.psql(&format!("GRANT CREATE ON SCHEMA public TO \"{app}\""));
-    let check = db.run(
-        db.migrate()
-            .args(["grant", "--check", "--format", "json"])
-            .env("DB_APP_USER", &app),
-    );
+    let mut cmd = db.migrate();
+    cmd.args(["grant", "--check", "--format", "json"])
+        .env("DB_APP_USER", &app)
+        .env("DB_GRANT_ACCEPT", "create-on-schema");
+    let check = db.run(&mut cmd);
     check.expect(1);
+    let json = check.json();
     assert!(
-        !check.json()["changes"].to_string().contains(" ON SCHEMA "),
+        !json["changes"].to_string().contains(" ON SCHEMA "),
         "{check}"
     );
-    let revoke = format!(r#"REVOKE CREATE ON SCHEMA "public" FROM "{app}""#);
-    let json = check.json();
-    let hints: Vec<&str> = json["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|f| f["hint"].as_str())
-        .collect();
-    assert!(hints.iter().any(|h| h.contains(&revoke)), "{check}");
+    let found = json["findings"].as_array().unwrap();
+    assert_eq!(found.len(), 1, "{check}");
+    assert_eq!(found[0]["name"], serde_json::Value::Null, "{check}");
+    assert!(
+        found[0]["hint"]
+            .as_str()
+            .unwrap()
+            .contains(&format!(r#"REVOKE CREATE ON SCHEMA "public" FROM "{app}""#)),
+        "{check}"
+    );
+    assert_eq!(json["accepted"].as_array().unwrap().len(), 1, "{check}");
+
+    // Without PUBLIC's USAGE the app role really lacks it: a finding.
+    db.psql(&format!(
+        "REVOKE CREATE ON SCHEMA public FROM \"{app}\"; REVOKE ALL ON SCHEMA public FROM PUBLIC"
+    ));
+    let check = migrate(&["grant", "--check", "--format", "json"]);
+    check.expect(1);
+    assert_eq!(
+        findings(&check),
+        [format!(
+            r#"privileges.missing: the app role "{app}" lacks USAGE on schema "public", and the migration role "{}" cannot grant it: it does not own schema "public""#,
+            db.role
+        )],
+        "{check}"
+    );
+}
+
+/// The other fix the finding names, on every version: the owner of
+/// `public` hands it to the master, and from then on `migrate grant` keeps
+/// it right itself (on 15+ nothing changes: the master owns it already,
+/// through `pg_database_owner`).
+#[test]
+fn a_public_schema_handed_to_the_master_is_managed_by_grant() {
+    let db = master_db("handedover");
+    let app = format!("{}_app", db.name);
+    let migrate = |args: &[&str]| {
+        let mut cmd = db.migrate();
+        cmd.args(args).env("DB_APP_USER", &app);
+        db.run(&mut cmd)
+    };
+    migrate(&["up"]).expect(0);
+    db.psql(&format!("ALTER SCHEMA public OWNER TO \"{}\"", db.role));
+    let grant = migrate(&["grant"]);
+    grant.expect(0);
+    if pg().major() < 15 {
+        assert!(
+            grant
+                .stderr
+                .contains(r#"revoked CREATE on schema "public" through PUBLIC"#)
+                && grant.stderr.contains(r#"granted USAGE on schema "public""#),
+            "{grant}"
+        );
+    }
+    let check = migrate(&["grant", "--check", "--format", "json"]);
+    check.expect(0);
+    assert_eq!(check.json()["accepted"], serde_json::json!([]), "{check}");
+    db.psql(&format!("ALTER ROLE \"{app}\" PASSWORD '{APP_PASSWORD}'"));
+    assert!(!app_can_create_in_public(&db, &app));
 }

@@ -4,6 +4,16 @@
 //! test, and a way to run the built binary that checks every byte of its
 //! output for the passwords in play.
 //!
+//! The cluster is shaped like RDS: `pg_hba.conf` has only `hostssl` rules
+//! (`rds.force_ssl=1`); `rds_superuser` and `rds_iam` exist as plain roles
+//! (`rds_superuser` in `pg_monitor` and `pg_signal_backend`, so that its
+//! members see and may end every session, as on RDS); and each test's
+//! migration role is like the RDS master user: not a superuser, `CREATEROLE
+//! CREATEDB`, a member of `rds_superuser`, and the owner of the database
+//! it created itself. The cluster's superuser stands in for `rdsadmin`,
+//! which only AWS can log in as: tests use it to look and to set up what an
+//! operator would, never to run the tool.
+//!
 //! Nothing here skips: a missing PostgreSQL fails the test with the
 //! command that installs it.
 
@@ -41,7 +51,13 @@ pub fn pg() -> &'static Pg {
     PG.get_or_init(|| {
         let cluster = start_cluster("impulse-db-it-");
         reject_in_hba(&cluster);
-        Pg::from(cluster)
+        let pg = Pg::from(cluster);
+        pg.psql(
+            "postgres",
+            "CREATE ROLE rds_superuser NOLOGIN IN ROLE pg_monitor, pg_signal_backend; \
+             CREATE ROLE rds_iam NOLOGIN",
+        );
+        pg
     })
 }
 
@@ -179,20 +195,28 @@ impl Pg {
             .unwrap_or_else(|e| panic!("psql as superuser on {db} failed: {e}\nSQL: {sql}"))
     }
 
-    /// A new database owned by a new role with a random password.
+    /// A new database and the role that runs its migrations, shaped like
+    /// the RDS master user (see the module's header): the role, with a
+    /// random password, creates the database itself.
     pub fn new_db(&self, hint: &str) -> TestDb {
         let name = unique_name(hint);
         let role = format!("{name}_owner");
         let password = impulse_db::testing::random_token(24).expect("random password");
         self.psql(
             "postgres",
-            // CREATEROLE, as RDS's master user has: `up` creates the app role.
-            &format!("CREATE ROLE \"{role}\" LOGIN CREATEROLE PASSWORD '{password}'"),
+            &format!(
+                "CREATE ROLE \"{role}\" LOGIN NOSUPERUSER CREATEROLE CREATEDB \
+                 PASSWORD '{password}' IN ROLE rds_superuser"
+            ),
         );
-        self.psql(
+        psql(
+            self.port(),
+            &role,
+            &password,
             "postgres",
-            &format!("CREATE DATABASE \"{name}\" OWNER \"{role}\""),
-        );
+            &format!("CREATE DATABASE \"{name}\""),
+        )
+        .unwrap_or_else(|e| panic!("the migration role creates its database: {e}"));
         self.test_db(name, role, password)
     }
 
@@ -384,6 +408,42 @@ impl TestDb {
         out.lines().map(String::from).collect()
     }
 
+    /// Before PostgreSQL 15, one of the fixes the finding `create-on-schema`
+    /// names, run as the owner of `public` (here the cluster's superuser,
+    /// the bootstrap superuser as on RDS): CREATE for the migration role,
+    /// which until then created its tables through PUBLIC's, then none for
+    /// PUBLIC. The schema stays someone else's, so the tool still cannot
+    /// grant there. From 15 on nothing: PUBLIC has no CREATE there, and the
+    /// database owner owns `public` (through `pg_database_owner`). For the
+    /// tests whose subject is not that finding (`rds` has it).
+    pub fn revoke_public_create_before_15(&self) {
+        if self.major() < 15 {
+            self.psql(&format!(
+                "GRANT CREATE ON SCHEMA public TO \"{}\"; REVOKE CREATE ON SCHEMA public FROM PUBLIC",
+                self.role
+            ));
+        }
+    }
+
+    /// Before PostgreSQL 15, the other fix the finding names: the owner of
+    /// `public` hands it to the migration role, which is what 15 does for
+    /// a new database (`pg_database_owner`); from then on the tool manages
+    /// it like on 15+. Nothing from 15 on.
+    pub fn own_public_before_15(&self) {
+        if self.major() < 15 {
+            self.psql(&format!("ALTER SCHEMA public OWNER TO \"{}\"", self.role));
+        }
+    }
+
+    /// The server's major version (13, ..., 18).
+    pub fn major(&self) -> u32 {
+        let num: u32 = self
+            .psql("SHOW server_version_num")
+            .parse()
+            .expect("server_version_num is a number");
+        num / 10000
+    }
+
     pub fn table_exists(&self, schema: &str, table: &str) -> bool {
         self.psql(&format!(
             "SELECT count(*) FROM pg_tables WHERE schemaname = '{schema}' AND tablename = '{table}'"
@@ -421,12 +481,40 @@ pub fn bin(path: impl AsRef<Path>) -> Command {
 /// An empty directory that lives until the process ends.
 pub fn empty_dir() -> PathBuf {
     let dir = tempfile::Builder::new()
-        .prefix("impulse-db-cwd-")
-        .tempdir()
+        .prefix("cwd-")
+        .tempdir_in(work_root())
         .expect("create a temporary directory")
         .keep();
     make_traversable(&dir);
     dir
+}
+
+static WORK_ROOT: OnceLock<PathBuf> = OnceLock::new();
+
+/// The parent of this test process's working directories ([`empty_dir`]).
+/// Once the process is gone it is removed, after every local cluster that a
+/// command started in it (`migrate dev`, the scratch database of
+/// `prisma-check`, `new` and `entities`) is stopped: left running, each
+/// run of the suite would leave servers of every version behind.
+fn work_root() -> &'static Path {
+    WORK_ROOT.get_or_init(|| {
+        let dir = tempfile::Builder::new()
+            .prefix("impulse-db-cwd-")
+            .tempdir()
+            .expect("create a temporary directory")
+            .keep();
+        make_traversable(&dir);
+        // SIGQUIT to a postmaster is an immediate shutdown, whatever its
+        // version; each wait is bounded (10 s).
+        reap_after_exit(&format!(
+            "for f in $(find '{dir}' -name postmaster.pid 2>/dev/null); do \
+               p=$(head -n 1 \"$f\"); kill -QUIT \"$p\"; i=0; \
+               while kill -0 \"$p\" && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done; \
+             done; rm -rf '{dir}'",
+            dir = dir.display()
+        ));
+        dir
+    })
 }
 
 /// The fixture runner, built by `cargo test` from `examples/migrate_fixtures.rs`.

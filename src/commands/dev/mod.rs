@@ -124,6 +124,7 @@ pub async fn run<M: PrismaMigrator>(ctx: &Ctx, args: &DevArgs) -> Result<Exit> {
                 grants::apply::LOCAL_PASSWORD.to_string(),
             )
         }),
+        accept: Default::default(),
     };
     let session = Session::open(&direct, ctx.connector.connect_timeout(&direct)).await?;
     let applied = deploy::apply::<M>(
