@@ -61,11 +61,17 @@ impl Ctx {
 
     /// Resolves and opens the migration connection, refusing poolers.
     pub async fn migration_session(&self) -> Result<(Resolved, Session)> {
+        let resolved = self.migration_connection().await?;
+        let session = self.connector.connect_resolved(&resolved).await?;
+        Ok((resolved, session))
+    }
+
+    /// Resolves the migration connection, refusing poolers.
+    pub async fn migration_connection(&self) -> Result<Resolved> {
         let resolved = self.connector.resolve(Which::Migration).await?;
         resolved.refuse_pooler()?;
         tracing::debug!("migration connection: {}", resolved.redacted());
-        let session = self.connector.connect_resolved(&resolved).await?;
-        Ok((resolved, session))
+        Ok(resolved)
     }
 }
 

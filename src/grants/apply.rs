@@ -9,7 +9,7 @@
 //! SCRAM-SHA-256 verifier computed here, so the clear-text password never
 //! reaches the server (nor its statement log).
 
-use sqlx::AssertSqlSafe;
+use sqlx::{AssertSqlSafe, Row};
 
 use super::{Change, Kind, Plan, WhenAppIsOwner, introspect, plan};
 use crate::config::{self, Resolved, Which};
@@ -18,7 +18,7 @@ use crate::error::{Code, Error, Result};
 use crate::output::Ui;
 use crate::secret::Secret;
 use crate::session::{Session, query_error};
-use crate::sql::{quote_ident, quote_literal};
+use crate::sql::{quote_ident, quote_value, with_values};
 
 /// What to reconcile, and how.
 pub struct Options {
@@ -73,7 +73,17 @@ pub struct Outcome {
 /// every later `up`, `down` and `status` would be locked out. Checked
 /// before anything changes (before `up` applies a migration).
 pub async fn refuse_migration_role(session: &Session, options: &Options) -> Result<()> {
-    let row = sqlx::query(
+    let rows = session
+        .simple(migration_role_sql(&options.app_role))
+        .await
+        .map_err(|e| query_error(&e, "look up the app role"))?;
+    refusal_from(&rows, options)
+}
+
+/// The statement [`refuse_migration_role`] asks: the migration role, and
+/// whether it is or inherits through the app role `app_role`.
+pub fn migration_role_sql(app_role: &str) -> String {
+    with_values(
         "WITH RECURSIVE app AS (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = $1), \
               mine(oid) AS ( \
                 SELECT oid FROM pg_catalog.pg_roles WHERE rolname = current_user \
@@ -81,12 +91,17 @@ pub async fn refuse_migration_role(session: &Session, options: &Options) -> Resu
                 WHERE coalesce((to_jsonb(m) ->> 'inherit_option')::boolean, \
                                (SELECT rolinherit FROM pg_catalog.pg_roles WHERE oid = m.member))) \
          SELECT current_user::text, EXISTS (SELECT 1 FROM app JOIN mine USING (oid))",
+        &[app_role],
     )
-    .bind(&options.app_role)
-    .fetch_one(&session.pool)
-    .await
-    .map_err(|e| query_error(&e, "look up the app role"))?;
-    let (me, inherits): (String, bool) = (sqlx::Row::get(&row, 0), sqlx::Row::get(&row, 1));
+}
+
+/// The refusal [`migration_role_sql`]'s answer `rows` calls for, if any.
+pub fn refusal_from(rows: &[sqlx::postgres::PgRow], options: &Options) -> Result<()> {
+    let answer = rows
+        .first()
+        .ok_or(sqlx::Error::RowNotFound)
+        .and_then(|row| Ok((row.try_get::<String, _>(0)?, row.try_get::<bool, _>(1)?)));
+    let (me, inherits) = answer.map_err(|e| query_error(&e, "look up the app role"))?;
     if !inherits {
         return Ok(());
     }
@@ -112,11 +127,28 @@ pub async fn reconcile(
     options: &Options,
     on_change: &mut dyn FnMut(&Change),
 ) -> Result<Outcome> {
-    refuse_migration_role(session, options).await?;
+    reconcile_from(session, options, None, on_change).await
+}
+
+/// [`reconcile`], starting from `read`: the state as the caller read it
+/// under the lock ([`introspect::queries`]), after it checked the role
+/// ([`migration_role_sql`]). Without it, both are asked here.
+pub async fn reconcile_from(
+    session: &Session,
+    options: &Options,
+    mut read: Option<super::State>,
+    on_change: &mut dyn FnMut(&Change),
+) -> Result<Outcome> {
+    if read.is_none() {
+        refuse_migration_role(session, options).await?;
+    }
     let mut attempts = 0;
     loop {
         attempts += 1;
-        let state = introspect::read(session, &options.app_role, options.iam).await?;
+        let state = match read.take() {
+            Some(state) => state,
+            None => introspect::read(session, &options.app_role, options.iam).await?,
+        };
         let plan = plan(&state);
         let mut outcome = Outcome {
             app_role: options.app_role.clone(),
@@ -202,14 +234,14 @@ async fn execute(session: &Session, plan: &Plan, options: &Options) -> Result<us
         format!(
             "ALTER ROLE {} PASSWORD {}",
             quote_ident(&options.app_role),
-            quote_literal(&verifier)
+            quote_value(&verifier)
         )
     });
     if plan.changes.is_empty() && password_sql.is_none() {
         return Ok(0);
     }
     let mut tx = session
-        .pool
+        .pool()
         .begin()
         .await
         .map_err(|e| Failure::Error(query_error(&e, "start a transaction")))?;
@@ -268,14 +300,15 @@ fn classify(e: &sqlx::Error, what: &str) -> Failure {
     }
 }
 
-/// Reconciles with a progress line per statement and a warning per
-/// finding. The caller holds the lock.
+/// Reconciles (from `read`, see [`reconcile_from`]) with a progress line
+/// per statement and a warning per finding. The caller holds the lock.
 pub async fn reconcile_with_progress(
     ui: Ui,
     session: &Session,
     options: &Options,
+    read: Option<super::State>,
 ) -> Result<Outcome> {
-    let outcome = reconcile(session, options, &mut |change| {
+    let outcome = reconcile_from(session, options, read, &mut |change| {
         ui.progress(describe(change))
     })
     .await?;
