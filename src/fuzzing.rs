@@ -10,6 +10,14 @@
 //!   internal one (70);
 //! - no secret the input carries appears in a message, a hint or `Debug`.
 //!
+//! A secret is either given (the property tests' generated passwords,
+//! which nothing else can spell) or found in the input (the password of a
+//! URL, a secret's `password`). A found one may coincide with the tool's
+//! own words (a password `tgresql`), so it is checked by masking: the same
+//! input with only that secret's letters and digits replaced by others of
+//! their kind parses the same way, and must show the secret exactly where
+//! the original does not show it.
+//!
 //! The binary-level properties (one JSON document, bounded time) are in
 //! the end-to-end tests, which run the real binary.
 
@@ -26,8 +34,8 @@ use crate::error::{Error, Exit};
 /// appears in any message.
 const MIN_SECRET: usize = 6;
 
-/// A rejection of input: exit 2, and none of `secrets` in what it says.
-fn assert_user_error(e: &Error, secrets: &[&str]) {
+/// A rejection of input: exit 2, never an internal error.
+fn assert_user_error(e: &Error) {
     assert_eq!(
         e.exit(),
         Exit::Usage,
@@ -36,7 +44,11 @@ fn assert_user_error(e: &Error, secrets: &[&str]) {
         e.message,
         e.hint
     );
-    assert_no_secret(&format!("{} {} {:?}", e.message, e.hint, e), secrets);
+}
+
+/// What an error says, in full.
+fn said(e: &Error) -> String {
+    format!("{} {} {:?}", e.message, e.hint, e)
 }
 
 /// None of `secrets` (long enough to be told apart) is in `text`.
@@ -46,43 +58,76 @@ pub fn assert_no_secret(text: &str, secrets: &[&str]) {
     }
 }
 
-/// A connection URL (`DATABASE_URL`). Accepted: it prints without its
-/// password and reads back as itself. Rejected: exit 2, no password.
+/// `text` with its letters and digits replaced by others of their kind
+/// (`q`, `Q`, `7`, or `z`, `Z`, `3` where they were those), anything else
+/// kept: a masked part parses as the original does.
+fn mask(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            'q' => 'z',
+            'a'..='z' => 'q',
+            'Q' => 'Z',
+            'A'..='Z' => 'Q',
+            '7' => '3',
+            '0'..='9' => '7',
+            other => other,
+        })
+        .collect()
+}
+
+/// `input` with `part`, a slice of it, masked in place (and only there).
+fn masked_at(input: &str, part: &str) -> String {
+    let start = part.as_ptr() as usize - input.as_ptr() as usize;
+    format!(
+        "{}{}{}",
+        &input[..start],
+        mask(part),
+        &input[start + part.len()..]
+    )
+}
+
+/// `secret`, found in the input, is not shown: `shown` is what the input
+/// made the tool say, `shown_masked` what the input with the secret masked
+/// made it say. Text that says the secret either way is the tool's own.
+fn assert_not_leaked(secret: &str, shown: &str, shown_masked: &str) {
+    if secret.len() < MIN_SECRET || mask(secret) == secret {
+        return;
+    }
+    assert!(
+        !shown.contains(secret) || shown_masked.contains(secret),
+        "a secret is shown: {shown}"
+    );
+}
+
+/// A connection URL (`DATABASE_URL`). Accepted: it reads back as
+/// itself. Rejected: exit 2. Either way its password is not shown.
 pub fn url(input: &str) {
-    let password = userinfo_password(input);
-    let secrets: Vec<&str> = password.into_iter().collect();
+    let shown = |input: &str| match ConnSpec::parse(input, "DATABASE_URL") {
+        Ok(spec) => format!("{} {spec:?}", spec.redacted()),
+        Err(e) => said(&e),
+    };
     match ConnSpec::parse(input, "DATABASE_URL") {
         Ok(spec) => {
-            let redacted = spec.redacted();
-            if let Some(password) = spec.password.as_ref().map(|p| p.expose().to_string()) {
-                let without = ConnSpec {
-                    password: None,
-                    ..spec.clone()
-                };
-                // Unless the rest of the URL spells it anyway (a password
-                // equal to the host, say), it never shows.
-                if !without.redacted().contains(&password) {
-                    assert_no_secret(&redacted, &[&password]);
-                }
-                assert_no_secret(&format!("{spec:?}"), &[&password]);
-            }
             let again = ConnSpec::parse(&spec.to_url_with_password(), "DATABASE_URL")
                 .unwrap_or_else(|e| panic!("a parsed URL does not read back: {}", e.message));
             // What the URL says, not how: unknown parameters are dropped
             // (they were ignored), defaults are left out.
-            let said = |s: &ConnSpec| ConnSpec {
+            let meaning = |s: &ConnSpec| ConnSpec {
                 unknown_params: Vec::new(),
                 sslmode_from_url: false,
                 schema_from_url: false,
                 ..s.clone()
             };
             assert_eq!(
-                said(&again),
-                said(&spec),
+                meaning(&again),
+                meaning(&spec),
                 "a parsed URL reads back as another"
             );
         }
-        Err(e) => assert_user_error(&e, &secrets),
+        Err(e) => assert_user_error(&e),
+    }
+    if let Some(password) = userinfo_password(input) {
+        assert_not_leaked(password, &shown(input), &shown(&masked_at(input, password)));
     }
 }
 
@@ -94,64 +139,46 @@ fn userinfo_password(input: &str) -> Option<&str> {
     Some(password)
 }
 
-/// A Secrets Manager `SecretString`. Rejected: exit 2, and no string of
-/// the secret's in the message.
+/// A Secrets Manager `SecretString`. Rejected: exit 2. Either way its
+/// password is not shown.
 pub fn secret_json(text: &str) {
-    let values = json_strings(text);
-    match DbSecret::parse(
-        text,
-        "arn:aws:secretsmanager:eu-west-1:1:secret:s",
-        "v1",
-        "AWSCURRENT",
-    ) {
-        Ok(secret) => {
-            let shown = format!("{secret:?}");
-            assert_no_secret(&shown, &[secret.password.expose()]);
-        }
+    const ARN: &str = "arn:aws:secretsmanager:eu-west-1:1:secret:s";
+    let shown = |text: &str| match DbSecret::parse(text, ARN, "v1", "AWSCURRENT") {
+        Ok(secret) => format!("{secret:?}"),
         Err(e) => {
-            // The message names keys ("password"); a value that is also
-            // one of the message's own words is not a leak.
-            let own = DbSecret::parse("{}", "arn:aws:secretsmanager:eu-west-1:1:secret:s", "v1", "AWSCURRENT")
-                .err()
-                .map(|e| format!("{} {} username password host port dbname engine not JSON object string number control character", e.message, e.hint))
-                .unwrap_or_default();
-            let secrets: Vec<&str> = values
-                .iter()
-                .map(String::as_str)
-                .filter(|v| !own.contains(v))
-                .collect();
-            assert_user_error(&e, &secrets);
+            assert_user_error(&e);
+            said(&e)
         }
-    }
+    };
+    let original = shown(text);
+    // The same secret, its password masked (the rest as it was).
+    let Ok(mut value) = serde_json::from_str::<serde_json::Value>(text) else {
+        return;
+    };
+    let Some(password) = value
+        .get("password")
+        .and_then(serde_json::Value::as_str)
+        .map(String::from)
+    else {
+        return;
+    };
+    value["password"] = serde_json::Value::String(mask(&password));
+    assert_not_leaked(&password, &original, &shown(&value.to_string()));
 }
 
-/// Every string in a JSON text, when it is JSON.
-fn json_strings(text: &str) -> Vec<String> {
-    fn walk(value: &serde_json::Value, out: &mut Vec<String>) {
-        match value {
-            serde_json::Value::String(s) => out.push(s.clone()),
-            serde_json::Value::Array(items) => items.iter().for_each(|v| walk(v, out)),
-            serde_json::Value::Object(map) => map.values().for_each(|v| walk(v, out)),
-            _ => {}
-        }
-    }
-    let mut out = Vec::new();
-    if let Ok(value) = serde_json::from_str::<serde_json::Value>(text) {
-        walk(&value, &mut out);
-    }
-    out
-}
-
-/// An env file's text: parsed without a panic, in time linear in its size,
-/// and `Debug` shows no value.
+/// An env file's text: parsed without a panic, and `Debug` shows no
+/// value (it is the same whatever the values are).
 pub fn dotenv(text: &str) {
     let env = DotEnv::parse(text, Path::new(".env"));
-    let shown = format!("{env:?}");
-    for (key, value) in &env.values {
-        if !key.contains(&value.value) && !".env".contains(&value.value) {
-            assert_no_secret(&shown, &[&value.value]);
-        }
+    let mut masked = env.clone();
+    for value in masked.values.values_mut() {
+        value.value = mask(&value.value);
     }
+    assert_eq!(
+        format!("{env:?}"),
+        format!("{masked:?}"),
+        "Debug shows a value"
+    );
 }
 
 /// A name the tool would send as an identifier: accepted exactly when it
@@ -165,7 +192,7 @@ pub fn identifier(value: &str) {
         Ok(()) => assert!(fits, "accepted an identifier PostgreSQL would not keep"),
         Err(e) => {
             assert!(!fits, "refused a fit identifier: {}", e.message);
-            assert_user_error(&e, &[]);
+            assert_user_error(&e);
         }
     }
     let lower = value.to_ascii_lowercase();
@@ -177,7 +204,7 @@ pub fn identifier(value: &str) {
         ),
         Err(e) => {
             assert!(!fits || system, "refused a fit schema: {}", e.message);
-            assert_user_error(&e, &[]);
+            assert_user_error(&e);
         }
     }
 }
@@ -200,52 +227,85 @@ pub fn prisma(text: &str) {
 
 /// A command line (without the program name), the environment and an env
 /// file, resolved as a command would resolve them before it connects. A
-/// rejection anywhere is exit 2 and shows none of `secrets`; neither does
-/// the `Debug` of the parsed connection flags.
+/// rejection anywhere is exit 2; nothing said shows one of `secrets`, nor
+/// the password of any URL given, wherever it was given.
 pub fn command_line(args: &[String], env: &[(String, String)], dotenv: &str, secrets: &[&str]) {
-    // The password of every URL given, wherever it was given, is a secret.
-    let mut secrets: Vec<&str> = secrets.to_vec();
-    let values = args
-        .iter()
-        .map(String::as_str)
-        .chain(env.iter().map(|(_, v)| v.as_str()))
-        .chain(dotenv.lines());
-    secrets.extend(
-        values
-            .filter(|v| v.contains("://"))
-            .filter_map(userinfo_password),
-    );
-    let secrets = secrets.as_slice();
+    let shown = said_about(args, env, dotenv);
+    assert_no_secret(&shown, secrets);
+    // Each URL's password, masked in its own value only.
+    for (i, arg) in args.iter().enumerate() {
+        if let Some(password) = url_password(arg) {
+            let mut masked = args.to_vec();
+            masked[i] = masked_at(arg, password);
+            assert_not_leaked(password, &shown, &said_about(&masked, env, dotenv));
+        }
+    }
+    for (i, (_, value)) in env.iter().enumerate() {
+        if let Some(password) = url_password(value) {
+            let mut masked = env.to_vec();
+            masked[i].1 = masked_at(value, password);
+            assert_not_leaked(password, &shown, &said_about(args, &masked, dotenv));
+        }
+    }
+    for line in dotenv.lines() {
+        if let Some(password) = url_password(line) {
+            let masked = masked_at(dotenv, password);
+            assert_not_leaked(password, &shown, &said_about(args, env, &masked));
+        }
+    }
+}
+
+/// The password of a URL-shaped value.
+fn url_password(value: &str) -> Option<&str> {
+    value
+        .contains("://")
+        .then(|| userinfo_password(value))
+        .flatten()
+}
+
+/// Everything the tool says about a command line before it connects: the
+/// usage error, or the connection flags' `Debug` and each connection's
+/// resolution (its error, or the resolved connection's `Debug` and URL).
+/// Asserts that every rejection is exit 2.
+fn said_about(args: &[String], env: &[(String, String)], dotenv: &str) -> String {
     let argv = std::iter::once("migrate".to_string()).chain(args.iter().cloned());
     let cli = match Cli::try_parse_from(argv) {
         Ok(cli) => cli,
         Err(e) => {
             use clap::error::ErrorKind;
-            if !matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
-                assert_user_error(&crate::cli::usage_error(&e), secrets);
+            if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+                return String::new();
             }
-            return;
+            let e = crate::cli::usage_error(&e);
+            assert_user_error(&e);
+            return said(&e);
         }
     };
     // The connection flags' `Debug` (a command's own words, such as a
-    // migration's name, are the user's to choose).
-    assert_no_secret(&format!("{:?}", cli.global), secrets);
+    // migration's name, are the user's to choose and to see).
+    let mut shown = format!("{:?}", cli.global);
     let sources = Sources {
         flags: cli.global.conn_flags(),
         env: env.iter().cloned().collect(),
         dotenv: DotEnv::parse(dotenv, Path::new(".env")),
     };
     for which in [Which::App, Which::Migration] {
-        if let Err(e) = resolve_offline(&sources, which, secrets) {
-            assert_user_error(&e, secrets);
+        match resolve_offline(&sources, which) {
+            Ok(resolved) => shown.push_str(&format!(" {resolved:?} {}", resolved.redacted())),
+            Err(e) => {
+                assert_user_error(&e);
+                shown.push(' ');
+                shown.push_str(&said(&e));
+            }
         }
     }
+    shown
 }
 
 /// Resolution without the network: the secret, when one is configured, is
 /// read from the `IMPULSE_FUZZ_SECRET` entry of the environment, and an
 /// IAM token is signed with fixed credentials.
-fn resolve_offline(sources: &Sources, which: Which, secrets: &[&str]) -> crate::error::Result<()> {
+fn resolve_offline(sources: &Sources, which: Which) -> crate::error::Result<config::Resolved> {
     let plan = config::plan(sources, which)?;
     plan.check_typed_placeholders()?;
     let secret = match &plan.secret_id {
@@ -288,8 +348,7 @@ fn resolve_offline(sources: &Sources, which: Which, secrets: &[&str]) -> crate::
         resolved.use_iam_token(token);
     }
     resolved.check_placeholders()?;
-    assert_no_secret(&format!("{resolved:?} {}", resolved.redacted()), secrets);
-    Ok(())
+    Ok(resolved)
 }
 
 #[cfg(test)]

@@ -28,8 +28,9 @@
 //! Failures are built as the `sqlx::Error` the driver would have returned
 //! for the same event and classified by [`crate::session::classify`], so a
 //! failure keeps its code and its words. The relay copies bytes without
-//! looking at them and never logs them (they carry the password exchange
-//! and statements); it ends when either side closes. Every wait is bounded
+//! looking at them (but for the length each server message announces,
+//! bounded in [`frames`]) and never logs them (they carry the password
+//! exchange and statements); it ends when either side closes. Every wait is bounded
 //! by the caller's deadline.
 
 use std::io;
@@ -52,6 +53,8 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
+
+mod frames;
 
 use crate::config::{ConnSpec, SslMode};
 use crate::error::{Code, Error, Result};
@@ -669,7 +672,8 @@ fn local_socket_error(path: &Path, e: &io::Error) -> Error {
 }
 
 /// Copies both ways until either side closes, then closes the other. The
-/// bytes are never looked at. A failed read from the server (a TLS error,
+/// bytes are never looked at, but for the length of each message from the
+/// server ([`frames`]). A failed read from the server (a TLS error,
 /// a reset) is kept as the bridge's failure, as the driver would have
 /// reported it: the driver itself only sees its socket close.
 async fn relay(
@@ -710,10 +714,16 @@ async fn pump<S: AsyncRead + AsyncWrite + Unpin>(
         // Read errors are the server's; write errors (the driver went
         // away) end the relay like an orderly close.
         let mut buf = vec![0u8; 16 * 1024];
+        let mut frames = frames::Frames::default();
         loop {
             match from_server.read(&mut buf).await {
                 Ok(0) => break,
                 Ok(n) => {
+                    // A message announced too long is never handed over.
+                    if let Err(e) = frames.follow(&buf[..n]) {
+                        lost = Some(e);
+                        break;
+                    }
                     if to_client.write_all(&buf[..n]).await.is_err() {
                         break;
                     }

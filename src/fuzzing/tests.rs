@@ -346,3 +346,24 @@ fn env_files_parse_in_linear_time() {
         "20k lines: {small:?}, 200k lines: {large:?}"
     );
 }
+
+/// What the fuzzer found, replayed: a URL the tool rebuilt wrongly (a
+/// real bug: an `@` in the database name came back raw), and inputs whose
+/// "secret" is one of the tool's own words or another field's text (the
+/// reason secrets found in the input are checked by masking).
+#[test]
+fn the_fuzzers_finds() {
+    super::url("postgresql://impulse_app:p%75ss@db.example./imcp%40ssz\0\0\0\0\0jlpuic&sslmod");
+    super::url("postgresql://impulp@:tgresql@e?ap:/p");
+    secret_json(r#"{"username":"impulsusernameehggg_app","password":"impulsuse","hosp":"es"}"#);
+    dotenv("DATABASE_URL=\"DATABAS\"\nBASE_URL=\"DATABAS\"\noooorDAT\n");
+}
+
+/// The masking check sees a leak: an error that quotes the password it
+/// was given.
+#[test]
+#[should_panic(expected = "a secret is shown")]
+fn a_quoted_password_is_a_leak() {
+    let shown = |p: &str| format!("bad password {p}");
+    assert_not_leaked("Hunter22", &shown("Hunter22"), &shown(&mask("Hunter22")));
+}

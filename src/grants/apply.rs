@@ -217,8 +217,8 @@ fn cannot_set_password(migration_role: &str, app_role: &str) -> Error {
              which a role gets only on the roles it creates"
         ),
         format!(
-            "as a superuser or the role that created {app}: GRANT {app} TO {me} WITH ADMIN OPTION \
-             (and give {me} CREATEROLE if it lacks it); or set the password as that role"
+            "as a superuser or the role that created {app}: GRANT {app} TO {me} WITH ADMIN OPTION, \
+             INHERIT FALSE, SET FALSE (and give {me} CREATEROLE if it lacks it); or set the password as that role"
         ),
     )
 }

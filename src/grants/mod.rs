@@ -357,8 +357,9 @@ pub fn plan(state: &State) -> Plan {
     let admin_option = |role: &str| {
         format!(
             "as a superuser or a role with the ADMIN option on \"{role}\" (from PostgreSQL 16, \
-             CREATEROLE alone is not enough; to let the migration role do it: GRANT {} TO {} \
-             WITH ADMIN OPTION)",
+             CREATEROLE alone is not enough; to let the migration role do it, the membership \
+             PostgreSQL gives a role's creator: GRANT {} TO {} WITH ADMIN OPTION, INHERIT FALSE, \
+             SET FALSE)",
             quote_ident(role),
             quote_ident(&state.migration_role)
         )

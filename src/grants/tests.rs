@@ -299,8 +299,8 @@ fn role_changes_without_the_admin_option_are_findings() {
     assert_eq!(
         hints,
         [
-            r#"as a superuser or a role with the ADMIN option on "impulse_app" (from PostgreSQL 16, CREATEROLE alone is not enough; to let the migration role do it: GRANT "impulse_app" TO "migrator" WITH ADMIN OPTION): ALTER ROLE "impulse_app" LOGIN"#,
-            r#"as a superuser or a role with the ADMIN option on "rds_iam" (from PostgreSQL 16, CREATEROLE alone is not enough; to let the migration role do it: GRANT "rds_iam" TO "migrator" WITH ADMIN OPTION): GRANT "rds_iam" TO "impulse_app""#,
+            r#"as a superuser or a role with the ADMIN option on "impulse_app" (from PostgreSQL 16, CREATEROLE alone is not enough; to let the migration role do it, the membership PostgreSQL gives a role's creator: GRANT "impulse_app" TO "migrator" WITH ADMIN OPTION, INHERIT FALSE, SET FALSE): ALTER ROLE "impulse_app" LOGIN"#,
+            r#"as a superuser or a role with the ADMIN option on "rds_iam" (from PostgreSQL 16, CREATEROLE alone is not enough; to let the migration role do it, the membership PostgreSQL gives a role's creator: GRANT "rds_iam" TO "migrator" WITH ADMIN OPTION, INHERIT FALSE, SET FALSE): GRANT "rds_iam" TO "impulse_app""#,
         ]
     );
     assert!(

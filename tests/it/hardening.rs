@@ -403,11 +403,9 @@ fn an_environment_variable_that_is_not_utf8_is_not_a_crash() {
 
 #[test]
 fn unverified_tls_to_another_host_is_warned_about() {
-    // The machine's own name: not `localhost` nor a loopback address by
-    // its spelling (it resolves to this machine, if it resolves at all).
-    let host = std::fs::read_to_string("/etc/hostname")
-        .map(|h| h.trim().to_string())
-        .unwrap_or_else(|_| "impulse-db-test.invalid".to_string());
+    // Remote by its name; under `.invalid`, it never resolves, so no
+    // traffic leaves this machine (the warning comes before any lookup).
+    let host = "impulse-db-test.invalid";
     let out = Out::capture(
         migrate().args([
             "status",
@@ -437,4 +435,121 @@ fn unverified_tls_to_another_host_is_warned_about() {
         &[],
     );
     assert!(!local.stderr.contains("does not verify"), "{local}");
+}
+
+/// A fake server on loopback that announces a 2 GiB message in answer to
+/// the startup (after declining TLS when asked), then sends zeros for as
+/// long as the client reads, at most `BOUND`.
+fn announcing_server() -> u16 {
+    use std::io::{Read, Write};
+    const BOUND: Duration = Duration::from_secs(20);
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut s) = stream else { continue };
+            std::thread::spawn(move || {
+                let _ = s.set_read_timeout(Some(BOUND));
+                let _ = s.set_write_timeout(Some(BOUND));
+                // The SSLRequest (declined) or the startup message.
+                loop {
+                    let mut length = [0u8; 4];
+                    if s.read_exact(&mut length).is_err() {
+                        return;
+                    }
+                    let mut rest = vec![0u8; u32::from_be_bytes(length) as usize - 4];
+                    if s.read_exact(&mut rest).is_err() {
+                        return;
+                    }
+                    if rest[..4] == [0x04, 0xd2, 0x16, 0x2f] {
+                        let _ = s.write_all(b"N");
+                        continue;
+                    }
+                    break;
+                }
+                let mut announce = vec![b'R'];
+                announce.extend_from_slice(&0x7fff_ffffu32.to_be_bytes());
+                if s.write_all(&announce).is_err() {
+                    return;
+                }
+                let zeros = vec![0u8; 64 * 1024];
+                let started = Instant::now();
+                while started.elapsed() < BOUND && s.write_all(&zeros).is_ok() {}
+            });
+        }
+    });
+    port
+}
+
+/// The peak resident memory of a running child, polled until it exits.
+fn run_measuring_peak_rss(cmd: &mut Command) -> (Out, u64) {
+    let started = Instant::now();
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let status_file = format!("/proc/{}/status", child.id());
+    let mut peak_kb = 0;
+    while child.try_wait().unwrap().is_none() {
+        if let Ok(status) = std::fs::read_to_string(&status_file)
+            && let Some(kb) = status
+                .lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse::<u64>().ok())
+        {
+            peak_kb = peak_kb.max(kb);
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "still running");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let out = Out::from_output(child.wait_with_output().unwrap(), started.elapsed(), &[]);
+    (out, peak_kb)
+}
+
+#[test]
+fn a_server_announcing_a_huge_message_is_cut_off() {
+    let port = announcing_server();
+    for sslmode in ["disable", "prefer"] {
+        let url = format!("postgresql://u:pw@127.0.0.1:{port}/d?sslmode={sslmode}");
+        let (out, peak_kb) = run_measuring_peak_rss(migrate().args([
+            "status",
+            "--format",
+            "json",
+            "--connect-timeout",
+            "10",
+            "--database-url",
+            &url,
+        ]));
+        let error = out.error(3, "network.error");
+        assert!(
+            error["message"]
+                .as_str()
+                .unwrap()
+                .contains("2147483647 bytes"),
+            "{out}"
+        );
+        assert!(peak_kb < 100 * 1024, "peak RSS {peak_kb} kB: {out}");
+        assert!(out.elapsed < Duration::from_secs(10), "{out}");
+        // Under a memory limit it is the same error, not an abort.
+        let mut limited = migrate();
+        limited.args(["status", "--format", "json", "--database-url", &url]);
+        // SAFETY: setrlimit is async-signal-safe; the closure touches
+        // nothing else between fork and exec.
+        unsafe {
+            std::os::unix::process::CommandExt::pre_exec(&mut limited, || {
+                let limit = libc::rlimit {
+                    rlim_cur: 1 << 30,
+                    rlim_max: 1 << 30,
+                };
+                if libc::setrlimit(libc::RLIMIT_AS, &limit) == 0 {
+                    Ok(())
+                } else {
+                    Err(std::io::Error::last_os_error())
+                }
+            });
+        }
+        let limited = Out::capture(&mut limited, &[]);
+        limited.error(3, "network.error");
+    }
 }

@@ -393,7 +393,7 @@ fn an_app_role_the_master_did_not_create_needs_the_admin_option_from_16() {
         assert!(
             found.contains("NOLOGIN")
                 && found.contains(&format!(
-                    r#"GRANT \"{app}\" TO \"{}\" WITH ADMIN OPTION"#,
+                    r#"GRANT \"{app}\" TO \"{}\" WITH ADMIN OPTION, INHERIT FALSE, SET FALSE"#,
                     db.role
                 )),
             "{up}"
@@ -405,7 +405,7 @@ fn an_app_role_the_master_did_not_create_needs_the_admin_option_from_16() {
         );
         assert!(
             Out::hint(&error).contains(&format!(
-                r#"GRANT "{app}" TO "{}" WITH ADMIN OPTION"#,
+                r#"GRANT "{app}" TO "{}" WITH ADMIN OPTION, INHERIT FALSE, SET FALSE"#,
                 db.role
             )),
             "{sync}"
@@ -413,7 +413,7 @@ fn an_app_role_the_master_did_not_create_needs_the_admin_option_from_16() {
         assert!(db.psql_as(&app, APP_PASSWORD, "SELECT 1").is_err());
         // The hint's fix, as the role's creator (here the superuser).
         db.psql(&format!(
-            "GRANT \"{app}\" TO \"{}\" WITH ADMIN OPTION",
+            "GRANT \"{app}\" TO \"{}\" WITH ADMIN OPTION, INHERIT FALSE, SET FALSE",
             db.role
         ));
         run(&["grant", "--sync-password"]).expect(0);

@@ -582,3 +582,77 @@ fn dev_and_entities() {
         None,
     );
 }
+
+/// The history's repairs and the import, on a database Prisma's SQL built
+/// without a history: `baseline`, `resolve` (a success and a refusal) and
+/// `import-prisma` (a success into a skeleton, and a folder that is not one).
+#[test]
+fn history_commands() {
+    const FIRST: &str = "20261129000001_create_user_table";
+    const HALF: &str = "20261129000002_fixture_half";
+    let db = pg().new_db("snaphistory");
+    db.psql_as_owner(include_str!(
+        "../../prisma/migrations/20261129000001_create_user_table/migration.sql"
+    ))
+    .expect("Prisma's SQL applies");
+    let out = db.run(db.migrate().arg("baseline"));
+    snap("baseline_text", &out, Some(&db));
+    let out = db.run(db.migrate().args(["baseline", "--format", "json"]));
+    snap("baseline_has_history_json", &out, Some(&db));
+    let out = db.run(
+        db.migrate()
+            .args(["resolve", "--applied", FIRST, "--format", "json"]),
+    );
+    snap("resolve_refused_json", &out, Some(&db));
+    db.psql(&format!(
+        "INSERT INTO _prisma_migrations (id, checksum, started_at, migration_name, logs) \
+         VALUES ('failed-run', 'x', now(), '{HALF}', 'ERROR: it broke')"
+    ));
+    let out = db.run(db.fixtures().args(["resolve", "--rolled-back", HALF]));
+    snap("resolve_rolled_back_text", &out, Some(&db));
+    let out = db.run(
+        db.fixtures()
+            .args(["resolve", "--rolled-back", HALF, "--format", "json"]),
+    );
+    snap("resolve_nothing_failed_json", &out, Some(&db));
+    db.run(db.migrate().args(["dev", "--stop"])).expect(0);
+
+    let dir = empty_dir();
+    std::fs::create_dir_all(dir.join("prisma-history/0_init")).unwrap();
+    std::fs::write(
+        dir.join("prisma-history/0_init/migration.sql"),
+        include_str!("../../prisma/migrations/20261129000001_create_user_table/migration.sql"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("prisma-history/migration_lock.toml"),
+        "provider = \"postgresql\"\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(dir.join("migration/src")).unwrap();
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("migration/src/lib.rs"),
+        dir.join("migration/src/lib.rs"),
+    )
+    .unwrap();
+    let import = |args: &[&str]| {
+        let out = Out::capture(
+            migrate_bin()
+                .current_dir(&dir)
+                .arg("import-prisma")
+                .args(args),
+            &[],
+        );
+        normalize_repo(out, &dir)
+    };
+    snap(
+        "import_prisma_text",
+        &import(&["--from", "prisma-history"]),
+        None,
+    );
+    snap(
+        "import_prisma_invalid_json",
+        &import(&["--from", "no-such-folder", "--format", "json"]),
+        None,
+    );
+}
