@@ -121,19 +121,11 @@ pub fn refusal_from(rows: &[sqlx::postgres::PgRow], options: &Options) -> Result
     ))
 }
 
-/// Reads, plans and (with `apply`) fixes the app role's privileges.
-pub async fn reconcile(
-    session: &Session,
-    options: &Options,
-    on_change: &mut dyn FnMut(&Change),
-) -> Result<Outcome> {
-    reconcile_from(session, options, None, on_change).await
-}
-
-/// [`reconcile`], starting from `read`: the state as the caller read it
-/// under the lock ([`introspect::queries`]), after it checked the role
+/// Reads, plans and (with `apply`) fixes the app role's privileges,
+/// starting from `read` when given: the state as the caller read it under
+/// the lock ([`introspect::queries`]), after it checked the role
 /// ([`migration_role_sql`]). Without it, both are asked here.
-pub async fn reconcile_from(
+pub async fn reconcile(
     session: &Session,
     options: &Options,
     mut read: Option<super::State>,
@@ -300,7 +292,7 @@ fn classify(e: &sqlx::Error, what: &str) -> Failure {
     }
 }
 
-/// Reconciles (from `read`, see [`reconcile_from`]) with a progress line
+/// Reconciles (from `read`, see [`reconcile`]) with a progress line
 /// per statement and a warning per finding. The caller holds the lock.
 pub async fn reconcile_with_progress(
     ui: Ui,
@@ -308,7 +300,7 @@ pub async fn reconcile_with_progress(
     options: &Options,
     read: Option<super::State>,
 ) -> Result<Outcome> {
-    let outcome = reconcile_from(session, options, read, &mut |change| {
+    let outcome = reconcile(session, options, read, &mut |change| {
         ui.progress(describe(change))
     })
     .await?;
