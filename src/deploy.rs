@@ -150,8 +150,7 @@ pub async fn apply<M: PrismaMigrator>(
 /// Nothing was applied and no grant statement ran: a no-op run, which
 /// ends without waiting for an unlock.
 fn changed_nothing(applied: &[Step], grants: Option<&Outcome>) -> bool {
-    applied.is_empty()
-        && grants.is_none_or(|g| g.executed == 0 && g.password_synced_from.is_none())
+    applied.is_empty() && grants.is_none_or(|g| g.executed == 0 && g.password_synced_from.is_none())
 }
 
 /// Converts a legacy `seaql_migrations` history and says so; the caller

@@ -362,9 +362,10 @@ pub async fn holder(session: &Session, key: i64) -> Result<Option<Holder>> {
         ))
         .await
         .map_err(|e| query_error(&e, "look up the holder of the migration lock"))?;
-    rows.first().map(holder_from).transpose().map_err(|e| {
-        query_error(&e, "look up the holder of the migration lock")
-    })
+    rows.first()
+        .map(holder_from)
+        .transpose()
+        .map_err(|e| query_error(&e, "look up the holder of the migration lock"))
 }
 
 /// The sessions `pid` is waiting for right now (`pg_blocking_pids`: the

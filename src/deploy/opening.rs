@@ -88,12 +88,7 @@ impl Opening {
 
     /// What of `results` [`super::apply`] can use (see the module's
     /// documentation).
-    pub fn read(
-        self,
-        session: &Session,
-        results: &FirstResults,
-        grants: Option<&Options>,
-    ) -> Read {
+    pub fn read(self, session: &Session, results: &FirstResults, grants: Option<&Options>) -> Read {
         let at = Instant::now();
         let lock = results
             .setup
@@ -117,7 +112,8 @@ impl Opening {
             return read;
         }
         if let (Some([me, app, acls]), Some(options)) = (self.grants, grants)
-            && let (Some(me), Some(app), Some(acls)) = (then.rows(me), then.rows(app), then.rows(acls))
+            && let (Some(me), Some(app), Some(acls)) =
+                (then.rows(me), then.rows(app), then.rows(acls))
         {
             read.grants = grants::introspect::state_from(
                 session,
@@ -153,7 +149,10 @@ mod tests {
         assert_eq!(first.setup.len(), 1);
         assert!(first.setup.text().contains("pg_try_advisory_lock"));
         let then = first.then.text();
-        assert!(then.starts_with("SET LOCAL lock_timeout = '100ms';"), "{then}");
+        assert!(
+            then.starts_with("SET LOCAL lock_timeout = '100ms';"),
+            "{then}"
+        );
         assert!(
             then.ends_with(&history::rows_sql("public")),
             "the read that may fail is last: {then}"
@@ -171,7 +170,10 @@ mod tests {
         let (_, first) = Opening::new("it's \"x\"", Some(&options(r"app'\role")));
         let text = format!("{};{}", first.setup.text(), first.then.text());
         assert!(text.contains(r#"'it''s "x"'"#), "{text}");
-        assert!(text.contains(r#""it's ""x"""."_prisma_migrations""#), "{text}");
+        assert!(
+            text.contains(r#""it's ""x"""."_prisma_migrations""#),
+            "{text}"
+        );
         assert!(text.contains(r"E'app''\\role'"), "{text}");
         assert!(!text.contains('$'), "no placeholder left: {text}");
     }
