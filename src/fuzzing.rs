@@ -60,10 +60,19 @@ pub fn assert_no_secret(text: &str, secrets: &[&str]) {
 
 /// `text` with its letters and digits replaced by others of their kind
 /// (`q`, `Q`, `7`, or `z`, `Z`, `3` where they were those), anything else
-/// kept: a masked part parses as the original does.
+/// kept, percent-escapes (`%3A`) too: a masked part parses as the
+/// original does.
 fn mask(text: &str) -> String {
-    text.chars()
-        .map(|c| match c {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.char_indices().peekable();
+    while let Some((at, c)) = chars.next() {
+        let escape = text.get(at + 1..at + 3);
+        if c == '%' && escape.is_some_and(|h| h.bytes().all(|b| b.is_ascii_hexdigit())) {
+            out.push('%');
+            out.extend(chars.by_ref().take(2).map(|(_, h)| h));
+            continue;
+        }
+        out.push(match c {
             'q' => 'z',
             'a'..='z' => 'q',
             'Q' => 'Z',
@@ -71,8 +80,9 @@ fn mask(text: &str) -> String {
             '7' => '3',
             '0'..='9' => '7',
             other => other,
-        })
-        .collect()
+        });
+    }
+    out
 }
 
 /// `input` with `part`, a slice of it, masked in place (and only there).

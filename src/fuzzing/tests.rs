@@ -357,6 +357,17 @@ fn the_fuzzers_finds() {
     super::url("postgresql://impulp@:tgresql@e?ap:/p");
     secret_json(r#"{"username":"impulsusernameehggg_app","password":"impulsuse","hosp":"es"}"#);
     dotenv("DATABASE_URL=\"DATABAS\"\nBASE_URL=\"DATABAS\"\noooorDAT\n");
+    // The second round: a password `%3Asjj` that the user name also
+    // spells; masking must keep its percent-escape, or the masked URL
+    // parses as another.
+    super::url(
+        "\npostgres://\0O\0\0\0\0\0\0\0ooo\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0%3Asjj@gres:%3Asjj@gres:/z?\0\0\0\0\0\0\0\x30q%3Am%\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0/z?\0\0\0\0\0\0\0\x30q%3Am%\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0",
+    );
+}
+
+#[test]
+fn masking_keeps_percent_escapes() {
+    assert_eq!(mask("%3Asjj%zz9"), "%3Aqqq%qq7");
 }
 
 /// The masking check sees a leak: an error that quotes the password it

@@ -512,7 +512,9 @@ proptest! {
         let script = split(&input);
         for statement in &script.statements {
             prop_assert!(!statement.text.is_empty());
-            prop_assert!(!statement.text.starts_with(char::is_whitespace));
+            // PostgreSQL's whitespace, not Unicode's: a no-break space is
+            // part of an identifier to the server (the first proptest find).
+            prop_assert!(!statement.text.starts_with([' ', '\t', '\n', '\r', '\x0b', '\x0c']));
             prop_assert_eq!(statement.line, input[..statement.offset].matches('\n').count() + 1);
         }
     }
