@@ -20,7 +20,7 @@ use tokio::sync::OnceCell;
 use crate::aws::{iam, secrets::Secrets};
 use crate::config::{self, DbSecret, DotEnv, Resolved, Sources, Which};
 use crate::error::{Code, Error, Result};
-use crate::session::Session;
+use crate::session::{First, FirstResults, Session};
 
 /// How far resolving one connection got: the connection (when its parts
 /// could be put together) and the problems that stop it from being used.
@@ -46,7 +46,7 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// // DATABASE_URL, DB_SECRET_ARN, DB_IAM_AUTH ... from the environment and `.env`.
 /// let connector = Connector::from_env(None)?;
 /// let session = connector.connect(Which::App).await?;
-/// // `session.db` is a sea_orm::DatabaseConnection; `session.pool` the sqlx pool.
+/// // `session.db()` is a sea_orm::DatabaseConnection; `session.pool()` the sqlx pool.
 /// let version = session.server_version;
 /// session.close().await;
 /// # let _ = version;
@@ -299,10 +299,22 @@ impl Connector {
 
     /// Opens an already resolved connection, following a rotated secret.
     pub async fn connect_resolved(&self, resolved: &Resolved) -> Result<Session> {
+        self.connect_resolved_with(resolved, &First::default())
+            .await
+            .map(|(session, _)| session)
+    }
+
+    /// [`Connector::connect_resolved`], with `first`'s statements in the
+    /// session's first message ([`Session::open_with`]).
+    pub async fn connect_resolved_with(
+        &self,
+        resolved: &Resolved,
+        first: &First,
+    ) -> Result<(Session, FirstResults)> {
         let spec = resolved.spec();
         let timeout = self.connect_timeout(&spec);
-        let error = match Session::open_bounded(&spec, timeout, self.lock_timeout).await {
-            Ok(session) => return Ok(session),
+        let error = match Session::open_with(&spec, timeout, self.lock_timeout, first).await {
+            Ok(opened) => return Ok(opened),
             Err(e) => e,
         };
         let Some(old) = resolved
@@ -332,8 +344,9 @@ impl Connector {
             old.version_id,
             new.version_id
         );
-        let mut session = Session::open_bounded(&fresh.spec(), timeout, self.lock_timeout).await?;
+        let (mut session, results) =
+            Session::open_with(&fresh.spec(), timeout, self.lock_timeout, first).await?;
         session.credentials_refetched = true;
-        Ok(session)
+        Ok((session, results))
     }
 }

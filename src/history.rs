@@ -18,11 +18,12 @@
 
 use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement};
 use sha2::{Digest, Sha256};
+use sqlx::postgres::PgRow;
 use sqlx::{AssertSqlSafe, Row as _};
 
 use crate::error::{Code, Error, Result};
 use crate::session::{Session, query_error};
-use crate::sql::qualified;
+use crate::sql::{qualified, quote_value};
 
 /// Prisma Migrate's history table.
 pub const TABLE: &str = "_prisma_migrations";
@@ -128,61 +129,86 @@ pub fn checksum_matches(recorded: &str, sql: &str) -> bool {
 
 const TIME: &str = "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'";
 
+/// `to_regclass` of `schema`.`table`: NULL when it does not exist.
+fn regclass(schema: &str, table: &str) -> String {
+    format!("to_regclass({})", quote_value(&qualified(schema, table)))
+}
+
+/// The statement that reads `_prisma_migrations` in `schema`, oldest
+/// first, for [`rows_from`]. It fails (42P01) where the table does not
+/// exist.
+pub fn rows_sql(schema: &str) -> String {
+    format!(
+        "SELECT id, checksum, to_char(finished_at AT TIME ZONE 'UTC', {TIME}), migration_name, \
+                logs, to_char(rolled_back_at AT TIME ZONE 'UTC', {TIME}), \
+                to_char(started_at AT TIME ZONE 'UTC', {TIME}), applied_steps_count \
+         FROM {} ORDER BY started_at, migration_name",
+        qualified(schema, TABLE)
+    )
+}
+
+/// The rows [`rows_sql`] read.
+pub fn rows_from(rows: &[PgRow]) -> sqlx::Result<Vec<Row>> {
+    rows.iter()
+        .map(|r| {
+            Ok(Row {
+                id: r.try_get(0)?,
+                checksum: r.try_get(1)?,
+                finished_at: r.try_get(2)?,
+                migration_name: r.try_get(3)?,
+                logs: r.try_get(4)?,
+                rolled_back_at: r.try_get(5)?,
+                started_at: r.try_get(6)?,
+                applied_steps_count: r.try_get(7)?,
+            })
+        })
+        .collect()
+}
+
 /// The history of the managed schema; creates nothing.
 pub async fn read(session: &Session) -> Result<History> {
-    let row = sqlx::query(
-        "SELECT to_regclass(quote_ident($1) || '.' || quote_ident($2)) IS NOT NULL, \
-                to_regclass(quote_ident($1) || '.' || quote_ident($3)) IS NOT NULL",
-    )
-    .bind(&session.schema)
-    .bind(TABLE)
-    .bind(LEGACY_TABLE)
-    .fetch_one(&session.pool)
-    .await
-    .map_err(|e| query_error(&e, "look up the migration history"))?;
-    let (prisma, legacy): (bool, bool) = (row.get(0), row.get(1));
-    if prisma {
-        let rows = sqlx::query(AssertSqlSafe(format!(
-            "SELECT id, checksum, to_char(finished_at AT TIME ZONE 'UTC', {TIME}), migration_name, \
-                    logs, to_char(rolled_back_at AT TIME ZONE 'UTC', {TIME}), \
-                    to_char(started_at AT TIME ZONE 'UTC', {TIME}), applied_steps_count \
-             FROM {} ORDER BY started_at, migration_name",
-            qualified(&session.schema, TABLE)
-        )))
-        .fetch_all(&session.pool)
+    let schema = &session.schema;
+    let fail = |what: &'static str| move |e: sqlx::Error| query_error(&e, what);
+    let rows = session
+        .simple(format!(
+            "SELECT {} IS NOT NULL, {} IS NOT NULL",
+            regclass(schema, TABLE),
+            regclass(schema, LEGACY_TABLE)
+        ))
         .await
-        .map_err(|e| query_error(&e, "read the migration history"))?;
-        return Ok(History::Prisma(
-            rows.into_iter()
-                .map(|r| Row {
-                    id: r.get(0),
-                    checksum: r.get(1),
-                    finished_at: r.get(2),
-                    migration_name: r.get(3),
-                    logs: r.get(4),
-                    rolled_back_at: r.get(5),
-                    started_at: r.get(6),
-                    applied_steps_count: r.get(7),
-                })
-                .collect(),
-        ));
+        .map_err(fail("look up the migration history"))?;
+    let (prisma, legacy): (bool, bool) = rows
+        .first()
+        .ok_or(sqlx::Error::RowNotFound)
+        .and_then(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
+        .map_err(fail("look up the migration history"))?;
+    if prisma {
+        let rows = session
+            .simple(rows_sql(schema))
+            .await
+            .and_then(|rows| rows_from(&rows))
+            .map_err(fail("read the migration history"))?;
+        return Ok(History::Prisma(rows));
     }
     if legacy {
-        let rows = sqlx::query(AssertSqlSafe(format!(
-            "SELECT version, applied_at FROM {} ORDER BY version",
-            qualified(&session.schema, LEGACY_TABLE)
-        )))
-        .fetch_all(&session.pool)
-        .await
-        .map_err(|e| query_error(&e, "read the old migration history"))?;
-        return Ok(History::Legacy(
-            rows.into_iter()
-                .map(|r| LegacyRow {
-                    version: r.get(0),
-                    applied_at: r.get(1),
-                })
-                .collect(),
-        ));
+        let rows = session
+            .simple(format!(
+                "SELECT version, applied_at FROM {} ORDER BY version",
+                qualified(schema, LEGACY_TABLE)
+            ))
+            .await
+            .and_then(|rows| {
+                rows.iter()
+                    .map(|r| {
+                        Ok(LegacyRow {
+                            version: r.try_get(0)?,
+                            applied_at: r.try_get(1)?,
+                        })
+                    })
+                    .collect()
+            })
+            .map_err(fail("read the old migration history"))?;
+        return Ok(History::Legacy(rows));
     }
     Ok(History::None)
 }
@@ -191,18 +217,19 @@ pub async fn read(session: &Session) -> Result<History> {
 /// at all, their presence means the schema was built some other way
 /// (Prisma's P3005).
 pub async fn other_tables(session: &Session) -> Result<Vec<String>> {
-    let rows = sqlx::query(
-        "SELECT c.relname::text FROM pg_catalog.pg_class c \
-         JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
-         WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') AND c.relname <> ALL($2) \
-         ORDER BY 1",
-    )
-    .bind(&session.schema)
-    .bind(TABLES.map(String::from).to_vec())
-    .fetch_all(&session.pool)
-    .await
-    .map_err(|e| query_error(&e, "list the tables of the schema"))?;
-    Ok(rows.into_iter().map(|r| r.get(0)).collect())
+    let history: Vec<String> = TABLES.iter().map(|t| quote_value(t)).collect();
+    session
+        .simple(format!(
+            "SELECT c.relname::text FROM pg_catalog.pg_class c \
+             JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+             WHERE n.nspname = {} AND c.relkind IN ('r', 'p') AND c.relname::text NOT IN ({}) \
+             ORDER BY 1",
+            quote_value(&session.schema),
+            history.join(", ")
+        ))
+        .await
+        .and_then(|rows| rows.iter().map(|r| r.try_get(0)).collect())
+        .map_err(|e| query_error(&e, "list the tables of the schema"))
 }
 
 /// Creates the managed schema when it is missing, then `_prisma_migrations`
@@ -213,24 +240,25 @@ pub async fn install(session: &Session) -> Result<()> {
         e.hint = "connect as the role that owns the schema (DIRECT_URL), not the app role".into();
         e
     };
-    let schema = crate::sql::quote_ident(&session.schema);
-    sqlx::query(AssertSqlSafe(format!(
-        "CREATE SCHEMA IF NOT EXISTS {schema}"
-    )))
-    .execute(&session.pool)
-    .await
-    .map_err(fail)?;
-    let exists: bool =
-        sqlx::query("SELECT to_regclass(quote_ident($1) || '.' || quote_ident($2)) IS NOT NULL")
-            .bind(&session.schema)
-            .bind(TABLE)
-            .fetch_one(&session.pool)
-            .await
-            .map(|r| r.get(0))
-            .map_err(fail)?;
+    let schema = &session.schema;
+    session
+        .simple(format!(
+            "CREATE SCHEMA IF NOT EXISTS {}",
+            crate::sql::quote_ident(schema)
+        ))
+        .await
+        .map_err(fail)?;
+    let exists: bool = session
+        .simple(format!("SELECT {} IS NOT NULL", regclass(schema, TABLE)))
+        .await
+        .and_then(|rows| match rows.first() {
+            Some(row) => row.try_get(0),
+            None => Err(sqlx::Error::RowNotFound),
+        })
+        .map_err(fail)?;
     if !exists {
-        sqlx::query(AssertSqlSafe(create_statement(&session.schema)))
-            .execute(&session.pool)
+        session
+            .simple(create_statement(schema))
             .await
             .map_err(fail)?;
     }
@@ -382,7 +410,7 @@ pub async fn convert_legacy(
 ) -> Result<usize> {
     let fail = |e: sqlx::Error| query_error(&e, "convert the seaql_migrations history");
     install(session).await?;
-    let mut tx = session.pool.begin().await.map_err(fail)?;
+    let mut tx = session.pool().begin().await.map_err(fail)?;
     for (legacy, to) in rows {
         sqlx::query(AssertSqlSafe(format!(
             "INSERT INTO {} (id, checksum, started_at, finished_at, migration_name, applied_steps_count) \

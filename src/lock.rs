@@ -31,7 +31,8 @@ use sqlx::postgres::{PgPool, PgRow};
 use sqlx::{AssertSqlSafe, Row};
 
 use crate::error::{Code, Error, Result};
-use crate::session::{Session, query_error};
+use crate::session::{Batch, Session, query_error};
+use crate::sql::quote_value;
 
 /// SQL computing the lock key for the schema bound as `$1`.
 pub const KEY_SQL: &str =
@@ -84,16 +85,16 @@ const HOLDER_COLUMNS: &str = "a.pid, coalesce(a.application_name, ''), coalesce(
         'state unknown'), \
     floor(extract(epoch FROM now() - a.xact_start))::bigint";
 
-fn holder_from(row: &PgRow) -> Holder {
-    Holder {
-        pid: row.get(0),
-        application_name: row.get(1),
-        user: row.get(2),
-        client: row.get(3),
-        connected_since: row.get(4),
-        state: row.get(5),
-        transaction_age_s: row.get(6),
-    }
+fn holder_from(row: &PgRow) -> sqlx::Result<Holder> {
+    Ok(Holder {
+        pid: row.try_get(0)?,
+        application_name: row.try_get(1)?,
+        user: row.try_get(2)?,
+        client: row.try_get(3)?,
+        connected_since: row.try_get(4)?,
+        state: row.try_get(5)?,
+        transaction_age_s: row.try_get(6)?,
+    })
 }
 
 /// Prisma Migrate's advisory lock key (`pg_advisory_lock(72707369)`):
@@ -111,17 +112,91 @@ pub enum Scope {
     WithPrisma,
 }
 
-/// Proof that the locks are held; release them with [`MigrationLock::release`].
+/// Proof that the locks are held; release them with
+/// [`MigrationLock::release`] (or [`MigrationLock::leave_to_session_end`]).
 #[derive(Debug)]
 pub struct MigrationLock {
     keys: Vec<i64>,
-    /// How long it took to get them.
+    /// How long it took to get them (zero: at the first attempt).
     pub waited: Duration,
 }
 
 /// The first and the longest pause between two attempts.
 const FIRST_PAUSE: Duration = Duration::from_millis(20);
 const LONGEST_PAUSE: Duration = Duration::from_millis(500);
+
+/// A key as an SQL literal (any `i64`: `-9223372036854775808` as a
+/// number would overflow before its minus applies).
+fn key_literal(key: i64) -> String {
+    format!("'{key}'::bigint")
+}
+
+/// This tool's key for `schema`, as an SQL expression.
+fn key_sql(schema: &str) -> String {
+    KEY_SQL.replacen("$1", &quote_value(schema), 1)
+}
+
+/// The first attempt at the locks of `scope` as one statement, which never
+/// waits: this tool's key, whether its lock was got, and whether Prisma's
+/// was (tried only once ours is held; NULL when not tried). A command can
+/// send it with other statements ([`crate::session::First`]).
+pub fn attempt_sql(schema: &str, scope: Scope) -> String {
+    let prisma = match scope {
+        Scope::WithPrisma => format!(
+            "CASE WHEN got THEN pg_try_advisory_lock({}) END",
+            key_literal(PRISMA_KEY)
+        ),
+        Scope::Ours => "NULL::bool".to_string(),
+    };
+    // A WITH query that calls a volatile function is evaluated once, not
+    // inlined into the query that reads it.
+    format!(
+        "WITH ours AS (SELECT key, pg_try_advisory_lock(key) AS got FROM (SELECT {} AS key) k) \
+         SELECT key, got, {prisma} FROM ours",
+        key_sql(schema)
+    )
+}
+
+/// What the first attempt ([`attempt_sql`]) got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Attempt {
+    /// This tool's key.
+    pub key: i64,
+    pub ours: bool,
+    /// Prisma's lock (`None`: not tried).
+    pub prisma: Option<bool>,
+}
+
+impl Attempt {
+    /// The attempt's row.
+    pub fn from_row(row: &PgRow) -> sqlx::Result<Attempt> {
+        Ok(Attempt {
+            key: row.try_get(0)?,
+            ours: row.try_get(1)?,
+            prisma: row.try_get(2)?,
+        })
+    }
+
+    /// Every lock of `scope` was got.
+    pub fn got(&self, scope: Scope) -> bool {
+        self.ours && (scope == Scope::Ours || self.prisma == Some(true))
+    }
+
+    /// The locks of `scope` this attempt got, to release them.
+    pub fn held(&self, scope: Scope) -> MigrationLock {
+        let mut keys = Vec::new();
+        if self.ours {
+            keys.push(self.key);
+        }
+        if scope == Scope::WithPrisma && self.prisma == Some(true) {
+            keys.push(PRISMA_KEY);
+        }
+        MigrationLock {
+            keys,
+            waited: Duration::ZERO,
+        }
+    }
+}
 
 /// Takes the locks of `scope`, waiting at most `timeout` in all for other
 /// runs to finish.
@@ -133,20 +208,41 @@ const LONGEST_PAUSE: Duration = Duration::from_millis(500);
 /// live database").
 pub async fn acquire(session: &Session, timeout: Duration, scope: Scope) -> Result<MigrationLock> {
     let started = Instant::now();
-    let ours: i64 = sqlx::query(AssertSqlSafe(format!("SELECT {KEY_SQL}")))
-        .bind(&session.schema)
-        .fetch_one(&session.pool)
+    let first = session
+        .simple(attempt_sql(&session.schema, scope))
         .await
-        .map(|row| row.get(0))
-        .map_err(|e| query_error(&e, "compute the migration lock's key"))?;
-    let mut keys = vec![ours];
+        .and_then(|rows| match rows.first() {
+            Some(row) => Attempt::from_row(row),
+            None => Err(sqlx::Error::RowNotFound),
+        })
+        .map_err(|e| query_error(&e, "take the migration lock"))?;
+    acquire_after(session, first, started, timeout, scope).await
+}
+
+/// [`acquire`] after its first attempt, `first`, made at `started` (sent
+/// by the caller, with other statements): polls for what it did not get.
+pub async fn acquire_after(
+    session: &Session,
+    first: Attempt,
+    started: Instant,
+    timeout: Duration,
+    scope: Scope,
+) -> Result<MigrationLock> {
+    if first.got(scope) {
+        return Ok(first.held(scope));
+    }
+    let mut keys = vec![(first.key, Some(first.ours))];
     if scope == Scope::WithPrisma {
-        keys.push(PRISMA_KEY);
+        keys.push((PRISMA_KEY, first.prisma));
     }
     let deadline = started + timeout;
     let mut held = Vec::new();
-    for key in keys {
-        match poll(session, key, deadline, timeout).await {
+    for (key, tried) in keys {
+        let outcome = match tried {
+            Some(true) => Ok(()),
+            tried => poll(session, key, deadline, timeout, tried.is_some()).await,
+        };
+        match outcome {
             Ok(()) => held.push(key),
             Err(e) => {
                 let _ = release_keys(session, &held).await;
@@ -160,20 +256,32 @@ pub async fn acquire(session: &Session, timeout: Duration, scope: Scope) -> Resu
     })
 }
 
-/// Tries `key` until `deadline`; on timeout, names whoever holds it.
-async fn poll(session: &Session, key: i64, deadline: Instant, timeout: Duration) -> Result<()> {
+/// Tries `key` until `deadline` (`tried`: the first try was made and
+/// failed); on timeout, names whoever holds it.
+async fn poll(
+    session: &Session,
+    key: i64,
+    deadline: Instant,
+    timeout: Duration,
+    mut tried: bool,
+) -> Result<()> {
     let mut pause = FIRST_PAUSE;
     let mut announced = false;
     loop {
-        let got: bool = sqlx::query("SELECT pg_try_advisory_lock($1)")
-            .bind(key)
-            .fetch_one(&session.pool)
-            .await
-            .map(|row| row.get(0))
-            .map_err(|e| query_error(&e, "take the migration lock"))?;
-        if got {
-            return Ok(());
+        if !tried {
+            let got = session
+                .simple(format!("SELECT pg_try_advisory_lock({})", key_literal(key)))
+                .await
+                .and_then(|rows| match rows.first() {
+                    Some(row) => row.try_get::<bool, _>(0),
+                    None => Err(sqlx::Error::RowNotFound),
+                })
+                .map_err(|e| query_error(&e, "take the migration lock"))?;
+            if got {
+                return Ok(());
+            }
         }
+        tried = false;
         if !announced {
             announced = true;
             if let Ok(Some(h)) = holder(session, key).await {
@@ -223,34 +331,41 @@ fn lock_name(key: i64) -> &'static str {
     }
 }
 
+/// Releases `keys`, the last taken first, in one round trip.
 async fn release_keys(session: &Session, keys: &[i64]) -> Result<()> {
-    for key in keys.iter().rev() {
-        sqlx::query("SELECT pg_advisory_unlock($1)")
-            .bind(key)
-            .execute(&session.pool)
-            .await
-            .map_err(|e| query_error(&e, "release the migration lock"))?;
+    if keys.is_empty() {
+        return Ok(());
     }
-    Ok(())
+    let mut batch = Batch::new();
+    for key in keys.iter().rev() {
+        batch.push(format!("SELECT pg_advisory_unlock({})", key_literal(*key)));
+    }
+    match session.batch(&batch).await.take_error() {
+        Some(e) => Err(query_error(&e, "release the migration lock")),
+        None => Ok(()),
+    }
 }
 
 /// The session holding the lock `key` in this database, if any.
 pub async fn holder(session: &Session, key: i64) -> Result<Option<Holder>> {
-    let row = sqlx::query(AssertSqlSafe(format!(
-        "SELECT {HOLDER_COLUMNS} \
-         FROM pg_catalog.pg_locks l \
-         JOIN pg_catalog.pg_stat_activity a ON a.pid = l.pid \
-         WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 \
-           AND l.database = (SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database()) \
-           AND l.classid = (($1::bigint >> 32) & 4294967295)::oid \
-           AND l.objid = ($1::bigint & 4294967295)::oid \
-         LIMIT 1"
-    )))
-    .bind(key)
-    .fetch_optional(&session.pool)
-    .await
-    .map_err(|e| query_error(&e, "look up the holder of the migration lock"))?;
-    Ok(row.as_ref().map(holder_from))
+    let key = key_literal(key);
+    let rows = session
+        .simple(format!(
+            "SELECT {HOLDER_COLUMNS} \
+             FROM pg_catalog.pg_locks l \
+             JOIN pg_catalog.pg_stat_activity a ON a.pid = l.pid \
+             WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 \
+               AND l.database = (SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database()) \
+               AND l.classid = (({key} >> 32) & 4294967295)::oid \
+               AND l.objid = ({key} & 4294967295)::oid \
+             LIMIT 1"
+        ))
+        .await
+        .map_err(|e| query_error(&e, "look up the holder of the migration lock"))?;
+    rows.first()
+        .map(holder_from)
+        .transpose()
+        .map_err(|e| query_error(&e, "look up the holder of the migration lock"))
 }
 
 /// The sessions `pid` is waiting for right now (`pg_blocking_pids`: the
@@ -266,7 +381,10 @@ pub async fn blockers(observer: &PgPool, pid: i32) -> Result<Vec<Holder>> {
     .fetch_all(observer)
     .await
     .map_err(|e| query_error(&e, "look up the sessions in the way"))?;
-    Ok(rows.iter().map(holder_from).collect())
+    rows.iter()
+        .map(holder_from)
+        .collect::<sqlx::Result<_>>()
+        .map_err(|e| query_error(&e, "look up the sessions in the way"))
 }
 
 /// How soon after a statement starts the observer first looks (a
@@ -362,4 +480,13 @@ impl MigrationLock {
     pub async fn release(self, session: &Session) -> Result<()> {
         release_keys(session, &self.keys).await
     }
+
+    /// Leaves the locks to the end of the session, for a caller that
+    /// closes it next: the server releases a session's advisory locks when
+    /// it ends the session, before it closes the connection, and the
+    /// driver's Terminate ([`Session::close`]) asks it to without waiting
+    /// for an answer, where an unlock would cost a round trip. Should the
+    /// Terminate never arrive (the process killed first), the server sees
+    /// the connection close and ends the session all the same.
+    pub fn leave_to_session_end(self) {}
 }

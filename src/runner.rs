@@ -629,7 +629,7 @@ impl<'s> Run<'s> {
     /// must not hold any).
     async fn transaction(&self) -> std::result::Result<(), sea_orm::DbErr> {
         let schema = &self.session.schema;
-        let txn = self.session.db.begin().await?;
+        let txn = self.session.db().begin().await?;
         let result = async {
             let mut set = format!(
                 "SET LOCAL lock_timeout = '{}'",
@@ -695,12 +695,12 @@ impl<'s> Run<'s> {
                     .set_timeouts(wait, self.ddl.statement_timeout)
                     .await?;
                 let (result, blockers) =
-                    lock::watch(self.session, execute(&self.session.db, piece.text)).await;
+                    lock::watch(self.session, execute(self.session.db(), piece.text)).await;
                 let Err(e) = result else { break };
                 if piece.opens_block {
                     // The file's own transaction failed: end it, or the
                     // session stays in an aborted transaction.
-                    let _ = self.session.db.execute_unprepared("ROLLBACK").await;
+                    let _ = self.session.db().execute_unprepared("ROLLBACK").await;
                 }
                 if !is_lock_timeout(&e) {
                     return Err(self.failed(&describe_db_error(&e)));
@@ -711,7 +711,7 @@ impl<'s> Run<'s> {
         self.session
             .set_timeouts(self.ddl_lock(), self.ddl.statement_timeout)
             .await?;
-        let manager = SchemaManager::new(&self.session.db);
+        let manager = SchemaManager::new(self.session.db());
         let steps = match self.direction {
             Direction::Up => {
                 migration::prisma::applied_by_runner(self.k.migration.up(&manager)).await
@@ -729,7 +729,7 @@ impl<'s> Run<'s> {
         let recorded = match self.direction {
             Direction::Up => {
                 history::record_applied(
-                    &self.session.db,
+                    self.session.db(),
                     schema,
                     self.k.name,
                     &self.k.checksum,
@@ -737,7 +737,7 @@ impl<'s> Run<'s> {
                 )
                 .await
             }
-            Direction::Down => history::forget(&self.session.db, schema, self.k.name).await,
+            Direction::Down => history::forget(self.session.db(), schema, self.k.name).await,
         };
         recorded.map_err(|e| self.failed(&describe_db_error(&e)))
     }
@@ -756,7 +756,7 @@ impl<'s> Run<'s> {
             )
             .bind(schema)
             .bind(&index.name)
-            .fetch_one(&self.session.pool)
+            .fetch_one(self.session.pool())
             .await
             .map(|row| row.get::<bool, _>(0))
             .map_err(|e| session::query_error(&e, "look for an invalid index"))
@@ -777,7 +777,7 @@ impl<'s> Run<'s> {
             "DROP INDEX CONCURRENTLY IF EXISTS {}",
             sql::qualified(schema, &index.name)
         );
-        let (result, blockers) = lock::watch(self.session, execute(&self.session.db, &drop)).await;
+        let (result, blockers) = lock::watch(self.session, execute(self.session.db(), &drop)).await;
         result.map_err(|e| {
             let mut error = self.failed(&format!(
                 "dropping the invalid index {} failed: {}",

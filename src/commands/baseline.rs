@@ -138,14 +138,14 @@ async fn baseline<M: PrismaMigrator>(
     };
     let scratch = Scratch::migrated::<M>(ctx, through).await?;
     let expected = catalog::introspect(
-        &scratch.session.db,
+        scratch.session.db(),
         &scratch.session.schema,
         &history::TABLES,
     )
     .await;
     scratch.drop_database(ctx).await;
     let expected = expected.map_err(unreadable)?;
-    let actual = catalog::introspect(&session.db, &session.schema, &history::TABLES)
+    let actual = catalog::introspect(session.db(), &session.schema, &history::TABLES)
         .await
         .map_err(unreadable)?;
     let differences = catalog::diff(&expected, &actual, "the migrations", "the database");
@@ -154,7 +154,7 @@ async fn baseline<M: PrismaMigrator>(
     }
     history::install(session).await?;
     let recorded = async {
-        let txn = session.db.begin().await?;
+        let txn = session.db().begin().await?;
         for k in known.iter().filter(|k| names.contains(&k.name)) {
             history::record_resolved(&txn, &session.schema, k.name, &k.checksum).await?;
         }

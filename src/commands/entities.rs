@@ -121,7 +121,8 @@ pub async fn run<M: PrismaMigrator>(ctx: &Ctx, args: &EntitiesArgs) -> Result<Ex
 /// formatted content): the one generation `migrate entities` and `migrate
 /// new` share.
 pub async fn generate(session: &Session) -> Result<BTreeMap<String, String>> {
-    let files = codegen::generate(session.pool.clone(), &session.schema, &history::TABLES).await?;
+    let files =
+        codegen::generate(session.pool().clone(), &session.schema, &history::TABLES).await?;
     Ok(files.into_iter().collect())
 }
 

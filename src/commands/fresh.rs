@@ -121,9 +121,16 @@ pub async fn run<M: PrismaMigrator>(ctx: &Ctx, args: &FreshArgs) -> Result<Exit>
                 allow_edited: false,
                 ddl: args.ddl.into(),
             };
-            let applied =
-                deploy::apply_held(ctx.ui, &session, &known, None, options, grants.as_ref())
-                    .await?;
+            let applied = deploy::apply_held(
+                ctx.ui,
+                &session,
+                &known,
+                None,
+                options,
+                grants.as_ref(),
+                deploy::Prior::default(),
+            )
+            .await?;
             Ok::<_, crate::error::Error>((dropped, applied))
         }
         .await;
@@ -155,7 +162,7 @@ pub async fn run<M: PrismaMigrator>(ctx: &Ctx, args: &FreshArgs) -> Result<Exit>
 /// Drops everything in the session's schema, in one transaction.
 async fn drop_everything(session: &Session) -> Result<Vec<Dropped>> {
     let mut tx = session
-        .pool
+        .pool()
         .begin()
         .await
         .map_err(|e| query_error(&e, "start a transaction"))?;

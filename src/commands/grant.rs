@@ -32,7 +32,7 @@ pub async fn run(ctx: &Ctx, args: &GrantArgs) -> Result<Exit> {
             crate::lock::acquire(&session, ctx.lock_timeout, crate::lock::Scope::Ours).await?;
         let outcome = crate::lock::reading(
             &session,
-            reconcile_with_progress(ctx.ui, &session, &options),
+            reconcile_with_progress(ctx.ui, &session, &options, None),
         )
         .await;
         lock.release(&session).await?;

@@ -161,7 +161,7 @@ pub async fn run<M: PrismaMigrator>(ctx: &Ctx, args: &PrismaCheckArgs) -> Result
     let live = ctx.connector.sources().flags.database_url.is_some();
     let (actual, schema, against) = if live {
         let (resolved, session) = ctx.migration_session().await?;
-        let actual = catalog::introspect(&session.db, &session.schema, &history::TABLES).await;
+        let actual = catalog::introspect(session.db(), &session.schema, &history::TABLES).await;
         let schema = session.schema.clone();
         session.close().await;
         let actual = actual.map_err(|e| {

@@ -102,7 +102,7 @@ pub async fn run<M: PrismaMigrator>(ctx: &Ctx, args: &ResolveArgs) -> Result<Exi
         }
         history::install(&session).await?;
         let write = async {
-            let txn = session.db.begin().await?;
+            let txn = session.db().begin().await?;
             if failed {
                 history::mark_rolled_back(&txn, &session.schema, name).await?;
             }

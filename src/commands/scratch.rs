@@ -144,7 +144,7 @@ impl Scratch {
     /// The scratch database's catalog, as `prisma-check` and `migrate new`
     /// read it (the history table left out).
     pub async fn catalog(&self) -> Result<crate::prisma::Catalog> {
-        crate::catalog::introspect(&self.session.db, &self.session.schema, &history::TABLES)
+        crate::catalog::introspect(self.session.db(), &self.session.schema, &history::TABLES)
             .await
             .map_err(|e| {
                 crate::error::Error::new(
@@ -213,7 +213,7 @@ async fn other_clients(admin: &Session) -> i64 {
         "SELECT count(*) FROM pg_catalog.pg_stat_activity \
          WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()",
     )
-    .fetch_one(&admin.pool)
+    .fetch_one(admin.pool())
     .await
     .unwrap_or(1)
 }
@@ -236,7 +236,7 @@ pub async fn superuser_session(ctx: &Ctx, cluster: &Cluster) -> Result<Session> 
 
 async fn execute(session: &Session, sql: &str) -> Result<()> {
     sqlx::query(sqlx::AssertSqlSafe(sql.to_string()))
-        .execute(&session.pool)
+        .execute(session.pool())
         .await
         .map(|_| ())
         .map_err(|e| session::query_error(&e, "prepare the scratch database"))

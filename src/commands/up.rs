@@ -11,6 +11,7 @@ use migration::prisma::PrismaMigrator;
 use crate::cli::UpArgs;
 use crate::commands::Ctx;
 use crate::commands::lint::lint_migration;
+use crate::deploy::opening::Opening;
 use crate::deploy::{self, Applied};
 use crate::error::{Exit, Result};
 use crate::grants::apply::Options;
@@ -122,23 +123,28 @@ pub async fn run<M: PrismaMigrator>(ctx: &Ctx, args: &UpArgs) -> Result<Exit> {
     if args.dry_run {
         return dry_run::<M>(ctx, args).await;
     }
-    let (resolved, session) = ctx.migration_session().await?;
-    let applied = async {
-        let grants = if args.no_grants {
-            None
-        } else {
-            Some(Options::for_connection(&ctx.connector, &resolved, true).await?)
-        };
-        deploy::apply::<M>(
-            ctx.ui,
-            &session,
-            ctx.lock_timeout,
-            args.steps,
-            options(args),
-            grants.as_ref(),
-        )
-        .await
-    }
+    let resolved = ctx.migration_target().await?;
+    let grants = if args.no_grants {
+        None
+    } else {
+        Some(Options::for_connection(&ctx.connector, &resolved, true).await?)
+    };
+    let (opening, first) = Opening::new(&resolved.spec().schema, grants.as_ref());
+    let (session, results) = match ctx.connector.connect_resolved_with(&resolved, &first).await {
+        Ok(opened) => opened,
+        Err(e) => return Err(crate::commands::dev::explain_refused(e, &resolved).await),
+    };
+    let opened = opening.read(&session, &results, grants.as_ref());
+    drop(results);
+    let applied = deploy::apply::<M>(
+        ctx.ui,
+        &session,
+        ctx.lock_timeout,
+        args.steps,
+        options(args),
+        grants.as_ref(),
+        Some(opened),
+    )
     .await;
     let (database, schema) = (session.database.clone(), session.schema.clone());
     session.close().await;

@@ -228,10 +228,11 @@ impl Walk<'_> {
                 self.remaining(),
                 self.step,
                 Some(self.lock_wait()),
+                &session::First::default(),
             )
             .await
             {
-                Ok(session) => (Ok(()), Some(session)),
+                Ok((session, _)) => (Ok(()), Some(session)),
                 Err(e) => (Err(e), None),
             }
         } else {
@@ -440,7 +441,7 @@ async fn lookup_role(session: &Session, user: &str) -> RoleLookup {
          ORDER BY r.rolname = $1 DESC LIMIT 1",
     )
     .bind(user)
-    .fetch_optional(&session.pool)
+    .fetch_optional(session.pool())
     .await;
     match lookup {
         Ok(Some(row)) => RoleLookup::Found(RoleFact {
@@ -516,7 +517,7 @@ async fn schema_facts(
     } else {
         expected_catalog(session, known, &all).await.ok()
     };
-    let actual = catalog::introspect(&session.db, &session.schema, &history::TABLES)
+    let actual = catalog::introspect(session.db(), &session.schema, &history::TABLES)
         .await
         .map_err(unreadable)?;
     Ok(SchemaFacts {
@@ -540,7 +541,7 @@ async fn expected_catalog(
     which: &[&str],
 ) -> Result<crate::prisma::Catalog, sea_orm::DbErr> {
     let scratch = format!("impulse_db_doctor_{}", std::process::id());
-    let txn = session.db.begin().await?;
+    let txn = session.db().begin().await?;
     let built = async {
         txn.execute_unprepared(&format!(
             "CREATE SCHEMA {0}; SET LOCAL search_path TO {0}",

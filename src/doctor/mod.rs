@@ -80,12 +80,15 @@ async fn gather_facts<M: PrismaMigrator>(connector: &Connector, deadline: Instan
     };
     let separate =
         crate::config::plan(connector.sources(), Which::Migration).is_ok_and(|p| !p.same_as_app);
-    let app = walk.connection(Which::App, !separate).await;
-    let migration = if separate {
-        Some(walk.connection(Which::Migration, true).await)
-    } else {
-        None
-    };
+    // The two connections are walked at the same time: a host that does
+    // not answer costs the connect timeout once, not once per connection.
+    let (app, migration) = tokio::join!(walk.connection(Which::App, !separate), async {
+        if separate {
+            Some(walk.connection(Which::Migration, true).await)
+        } else {
+            None
+        }
+    });
     // The connection that can see the catalog: the migration one, else the app's.
     let admin = migration.as_ref().unwrap_or(&app);
     let auth = walk.auth(&app, admin.session.as_ref()).await;

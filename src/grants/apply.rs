@@ -11,7 +11,7 @@
 
 use std::collections::BTreeSet;
 
-use sqlx::AssertSqlSafe;
+use sqlx::{AssertSqlSafe, Row};
 
 use super::{Change, Kind, Plan, WhenAppIsOwner, introspect, plan};
 use crate::config::{self, Resolved, Which};
@@ -20,7 +20,7 @@ use crate::error::{Code, Error, Result};
 use crate::output::Ui;
 use crate::secret::Secret;
 use crate::session::{Session, query_error};
-use crate::sql::{quote_ident, quote_literal};
+use crate::sql::{quote_ident, quote_value, with_values};
 
 /// What to reconcile, and how.
 pub struct Options {
@@ -79,7 +79,17 @@ pub struct Outcome {
 /// every later `up`, `down` and `status` would be locked out. Checked
 /// before anything changes (before `up` applies a migration).
 pub async fn refuse_migration_role(session: &Session, options: &Options) -> Result<()> {
-    let row = sqlx::query(
+    let rows = session
+        .simple(migration_role_sql(&options.app_role))
+        .await
+        .map_err(|e| query_error(&e, "look up the app role"))?;
+    refusal_from(&rows, options)
+}
+
+/// The statement [`refuse_migration_role`] asks: the migration role, and
+/// whether it is or inherits through the app role `app_role`.
+pub fn migration_role_sql(app_role: &str) -> String {
+    with_values(
         "WITH RECURSIVE app AS (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = $1), \
               mine(oid) AS ( \
                 SELECT oid FROM pg_catalog.pg_roles WHERE rolname = current_user \
@@ -87,12 +97,17 @@ pub async fn refuse_migration_role(session: &Session, options: &Options) -> Resu
                 WHERE coalesce((to_jsonb(m) ->> 'inherit_option')::boolean, \
                                (SELECT rolinherit FROM pg_catalog.pg_roles WHERE oid = m.member))) \
          SELECT current_user::text, EXISTS (SELECT 1 FROM app JOIN mine USING (oid))",
+        &[app_role],
     )
-    .bind(&options.app_role)
-    .fetch_one(&session.pool)
-    .await
-    .map_err(|e| query_error(&e, "look up the app role"))?;
-    let (me, inherits): (String, bool) = (sqlx::Row::get(&row, 0), sqlx::Row::get(&row, 1));
+}
+
+/// The refusal [`migration_role_sql`]'s answer `rows` calls for, if any.
+pub fn refusal_from(rows: &[sqlx::postgres::PgRow], options: &Options) -> Result<()> {
+    let answer = rows
+        .first()
+        .ok_or(sqlx::Error::RowNotFound)
+        .and_then(|row| Ok((row.try_get::<String, _>(0)?, row.try_get::<bool, _>(1)?)));
+    let (me, inherits) = answer.map_err(|e| query_error(&e, "look up the app role"))?;
     if !inherits {
         return Ok(());
     }
@@ -112,17 +127,26 @@ pub async fn refuse_migration_role(session: &Session, options: &Options) -> Resu
     ))
 }
 
-/// Reads, plans and (with `apply`) fixes the app role's privileges.
+/// Reads, plans and (with `apply`) fixes the app role's privileges,
+/// starting from `read` when given: the state as the caller read it under
+/// the lock ([`introspect::queries`]), after it checked the role
+/// ([`migration_role_sql`]). Without it, both are asked here.
 pub async fn reconcile(
     session: &Session,
     options: &Options,
+    mut read: Option<super::State>,
     on_change: &mut dyn FnMut(&Change),
 ) -> Result<Outcome> {
-    refuse_migration_role(session, options).await?;
+    if read.is_none() {
+        refuse_migration_role(session, options).await?;
+    }
     let mut attempts = 0;
     loop {
         attempts += 1;
-        let mut state = introspect::read(session, &options.app_role, options.iam).await?;
+        let mut state = match read.take() {
+            Some(state) => state,
+            None => introspect::read(session, &options.app_role, options.iam).await?,
+        };
         state.accept = options.accept.clone();
         let plan = plan(&state);
         let mut outcome = Outcome {
@@ -211,14 +235,14 @@ async fn execute(session: &Session, plan: &Plan, options: &Options) -> Result<us
         format!(
             "ALTER ROLE {} PASSWORD {}",
             quote_ident(&options.app_role),
-            quote_literal(&verifier)
+            quote_value(&verifier)
         )
     });
     if plan.changes.is_empty() && password_sql.is_none() {
         return Ok(0);
     }
     let mut tx = session
-        .pool
+        .pool()
         .begin()
         .await
         .map_err(|e| Failure::Error(query_error(&e, "start a transaction")))?;
@@ -281,14 +305,15 @@ fn classify(e: &sqlx::Error, what: &str) -> Failure {
 /// version.
 pub const LOCAL_PASSWORD: &str = ".migrate/app.password";
 
-/// Reconciles with a progress line per statement and a warning per
-/// finding. The caller holds the lock.
+/// Reconciles (from `read`, see [`reconcile`]) with a progress line
+/// per statement and a warning per finding. The caller holds the lock.
 pub async fn reconcile_with_progress(
     ui: Ui,
     session: &Session,
     options: &Options,
+    read: Option<super::State>,
 ) -> Result<Outcome> {
-    let outcome = reconcile(session, options, &mut |change| {
+    let outcome = reconcile(session, options, read, &mut |change| {
         ui.progress(describe(change))
     })
     .await?;

@@ -8,17 +8,33 @@
 use std::collections::BTreeSet;
 
 use sqlx::Row;
+use sqlx::postgres::PgRow;
 
 use super::{Acl, AppRole, Relation, State};
 use crate::error::Result;
-use crate::session::{Session, query_error};
+use crate::session::{Batch, Session, query_error};
+use crate::sql::with_values;
 
-/// Reads the state for app role `app_role`.
+/// Reads the state for app role `app_role`, in one round trip.
 pub async fn read(session: &Session, app_role: &str, iam: bool) -> Result<State> {
     let fail = |e: sqlx::Error| query_error(&e, "read the privileges from the catalog");
+    let mut batch = Batch::new();
+    let [me, app, acls] = queries(&session.schema, app_role).map(|q| batch.push(q));
+    let mut results = session.batch(&batch).await;
+    if let Some(e) = results.take_error() {
+        return Err(fail(e));
+    }
+    let rows = |slot| results.rows(slot).unwrap_or_default();
+    state_from(session, app_role, iam, [rows(me), rows(app), rows(acls)]).map_err(fail)
+}
+
+/// The three statements [`state_from`] reads the state from: the
+/// migration role, the app role, and the ACLs. Simple queries, to send
+/// together with [`Session::batch`] (or with other statements).
+pub fn queries(schema: &str, app_role: &str) -> [String; 3] {
     // Before PostgreSQL 16, CREATEROLE may alter and grant any role but a
     // superuser; from 16 on, only roles it holds the ADMIN option on.
-    let me = sqlx::query(
+    let me = with_values(
         "WITH v AS (SELECT current_setting('server_version_num')::int < 160000 AS old) \
          SELECT current_user::text, r.rolsuper OR r.rolcreaterole, \
                 pg_has_role(current_user, d.datdba, 'USAGE'), \
@@ -38,14 +54,10 @@ pub async fn read(session: &Session, app_role: &str, iam: bool) -> Result<State>
          JOIN pg_catalog.pg_database d ON d.datname = current_database() \
          LEFT JOIN pg_catalog.pg_namespace n ON n.nspname = $1 \
          WHERE r.rolname = current_user",
-    )
-    .bind(&session.schema)
-    .bind(app_role)
-    .fetch_one(&session.pool)
-    .await
-    .map_err(fail)?;
+        &[schema, app_role],
+    );
 
-    let app = sqlx::query(
+    let app = with_values(
         "SELECT r.rolcanlogin, r.rolsuper, r.rolcreatedb, r.rolcreaterole, r.rolbypassrls, \
                 r.rolreplication, \
                 ARRAY(SELECT g.rolname::text FROM pg_catalog.pg_auth_members m \
@@ -62,25 +74,11 @@ pub async fn read(session: &Session, app_role: &str, iam: bool) -> Result<State>
                   WHERE datname = current_database() AND datdba = r.oid \
                   ORDER BY 1) \
          FROM pg_catalog.pg_roles r WHERE r.rolname = $1",
-    )
-    .bind(app_role)
-    .bind(&session.schema)
-    .fetch_optional(&session.pool)
-    .await
-    .map_err(fail)?
-    .map(|row| AppRole {
-        login: row.get(0),
-        superuser: row.get(1),
-        createdb: row.get(2),
-        createrole: row.get(3),
-        bypassrls: row.get(4),
-        replication: row.get(5),
-        member_of: row.get(6),
-        owns: row.get(7),
-    });
+        &[app_role, schema],
+    );
 
     // (kind, object, grantee: 'app' or 'public', privilege)
-    let rows = sqlx::query(
+    let acls = with_values(
         "WITH app AS (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = $2), \
               me AS (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = current_user), \
               ns AS (SELECT oid, nspname, nspacl, nspowner FROM pg_catalog.pg_namespace WHERE nspname = $1), \
@@ -106,37 +104,57 @@ pub async fn read(session: &Session, app_role: &str, iam: bool) -> Result<State>
                 a.privilege_type \
          FROM objects o LEFT JOIN LATERAL aclexplode(o.acl) a ON true \
          ORDER BY 1, 2, 3, 4",
-    )
-    .bind(&session.schema)
-    .bind(app_role)
-    .fetch_all(&session.pool)
-    .await
-    .map_err(fail)?;
+        &[schema, app_role],
+    );
+    [me, app, acls]
+}
 
+/// The state for `app_role` from the rows of [`queries`] (`me`, `app`,
+/// `acls`, in that order), read on `session`.
+pub fn state_from(
+    session: &Session,
+    app_role: &str,
+    iam: bool,
+    [me, app, acls]: [&[PgRow]; 3],
+) -> sqlx::Result<State> {
+    let me = me.first().ok_or(sqlx::Error::RowNotFound)?;
+    let app = match app.first() {
+        Some(row) => Some(AppRole {
+            login: row.try_get(0)?,
+            superuser: row.try_get(1)?,
+            createdb: row.try_get(2)?,
+            createrole: row.try_get(3)?,
+            bypassrls: row.try_get(4)?,
+            replication: row.try_get(5)?,
+            member_of: row.try_get(6)?,
+            owns: row.try_get(7)?,
+        }),
+        None => None,
+    };
     let mut state = State {
         database: session.database.clone(),
         schema: session.schema.clone(),
         history_tables: crate::history::TABLES.map(String::from).to_vec(),
-        migration_role: me.get(0),
+        migration_role: me.try_get(0)?,
         app_role: app_role.to_string(),
         app,
-        can_create_roles: me.get(1),
-        owns_database: me.get(2),
-        owns_schema: me.get(3),
-        rds_iam_exists: me.get(4),
-        can_alter_app: me.get(5),
-        can_grant_rds_iam: me.get(6),
-        database_owner: me.get(7),
-        schema_owner: me.get(8),
-        server_major: u32::try_from(me.get::<i32, _>(9)).unwrap_or(0),
+        can_create_roles: me.try_get(1)?,
+        owns_database: me.try_get(2)?,
+        owns_schema: me.try_get(3)?,
+        rds_iam_exists: me.try_get(4)?,
+        can_alter_app: me.try_get(5)?,
+        can_grant_rds_iam: me.try_get(6)?,
+        database_owner: me.try_get(7)?,
+        schema_owner: me.try_get(8)?,
+        server_major: u32::try_from(me.try_get::<i32, _>(9)?).unwrap_or(0),
         iam,
         ..State::default()
     };
-    for row in rows {
-        let kind: String = row.get(0);
-        let name: String = row.get(1);
-        let grantee: Option<String> = row.get(2);
-        let privilege: Option<String> = row.get(3);
+    for row in acls {
+        let kind: String = row.try_get(0)?;
+        let name: String = row.try_get(1)?;
+        let grantee: Option<String> = row.try_get(2)?;
+        let privilege: Option<String> = row.try_get(3)?;
         let acl: &mut Acl = match kind.as_str() {
             "database" => &mut state.database_acl,
             "schema" => &mut state.schema_acl,

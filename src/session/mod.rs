@@ -14,6 +14,15 @@
 //! is the session's own connection (no probe). Driver errors become codes
 //! with hints in [`classify`].
 //!
+//! The connection stays out of the pool while the tool's own statements
+//! run on it ([`Session::simple`], [`Session::batch`]): through the pool,
+//! every statement would cost one more round trip (the pool pings a
+//! connection each time it takes it back). It goes back on the first use
+//! of [`Session::pool`] or [`Session::db`] (the migrations, sea-orm), and
+//! [`Session::close`] ends it directly. A command can hand the session
+//! statements for its first message ([`First`]), which then carries the
+//! session's setup and the command's first reads together.
+//!
 //! Every session the tool opens bounds its waits for other sessions' locks:
 //! the prep round trip sets `lock_timeout` for the session (`--lock-timeout`,
 //! [`DEFAULT_LOCK_TIMEOUT`] for the local cluster's sessions), so no
@@ -24,13 +33,18 @@
 //! waiting backend cannot be asked, and once its wait has failed
 //! `pg_blocking_pids` no longer knows.
 
+pub mod batch;
 pub mod classify;
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use sea_orm::{DatabaseConnection, SqlxPostgresConnector};
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgSslMode};
+use sqlx::pool::PoolConnection;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow, PgSslMode, Postgres};
 use sqlx::{ConnectOptions, Row};
+
+pub use batch::{Batch, Results, Slot};
 
 pub use classify::{
     LOCK_NOT_AVAILABLE, db_lock_blocked, db_sqlstate, describe_db_error, query_error,
@@ -69,10 +83,38 @@ pub fn pg_millis(d: Duration) -> String {
     format!("{}ms", d.as_millis().clamp(1, i32::MAX as u128))
 }
 
+/// Statements a command sends in the session's first message, with the
+/// session's own setup: one round trip for both.
+///
+/// The message is `BEGIN; <the session's setup>; <setup>; COMMIT; <then>`.
+/// `setup` commits with the session's settings, and a failure there fails
+/// the open. `then` runs after that commit, as one implicit transaction
+/// (a fresh snapshot, taken after `setup`): an error there skips the rest
+/// of `then`, undoes nothing of `setup`, leaves the session usable, and is
+/// the caller's to handle ([`Results::error`]).
+#[derive(Debug, Default, Clone)]
+pub struct First {
+    pub setup: Batch,
+    pub then: Batch,
+}
+
+/// What the statements of a [`First`] returned.
+#[derive(Debug, Default)]
+pub struct FirstResults {
+    pub setup: Results,
+    pub then: Results,
+}
+
 /// An open session and what the server said about it.
 pub struct Session {
-    pub pool: PgPool,
-    pub db: DatabaseConnection,
+    pool: PgPool,
+    db: DatabaseConnection,
+    /// The connection, out of the pool while the tool's own statements
+    /// run on it (see the module's documentation); `None` once it is back.
+    held: tokio::sync::Mutex<Option<PoolConnection<Postgres>>>,
+    /// The pool was asked for while a statement ran on the held
+    /// connection: it goes back to the pool as soon as that one is done.
+    wanted: AtomicBool,
     /// `current_database()` as the server sees it.
     pub database: String,
     /// The schema the URL selects (Prisma's `schema`).
@@ -129,6 +171,19 @@ impl Session {
         timeout: Duration,
         lock_timeout: Option<Duration>,
     ) -> Result<Session> {
+        Self::open_with(spec, timeout, lock_timeout, &First::default())
+            .await
+            .map(|(session, _)| session)
+    }
+
+    /// [`Session::open_bounded`], with `first`'s statements in the
+    /// session's first message.
+    pub async fn open_with(
+        spec: &ConnSpec,
+        timeout: Duration,
+        lock_timeout: Option<Duration>,
+        first: &First,
+    ) -> Result<(Session, FirstResults)> {
         if spec.unverified_remote_tls() {
             tracing::warn!(
                 "the connection to {} does not verify the server's certificate (sslmode={}): \
@@ -146,6 +201,7 @@ impl Session {
             deadline.saturating_duration_since(Instant::now()),
             timeout,
             lock_timeout,
+            first,
         )
         .await
     }
@@ -160,7 +216,8 @@ impl Session {
         remaining: Duration,
         configured: Duration,
         lock_timeout: Option<Duration>,
-    ) -> Result<Session> {
+        first: &First,
+    ) -> Result<(Session, FirstResults)> {
         let started = Instant::now();
         // The pool retries what it deems transient (53300 too many
         // connections, 57P03 starting up; each retry a fresh leg from the
@@ -205,37 +262,41 @@ impl Session {
         // The session has its connection: nothing else may connect.
         bridge.stop_listening();
 
-        // Who we are, and, on PostgreSQL 14 and later, ask the server to
-        // notice within a second when this client dies (kill -9, a lost
-        // network) so that a dead run's transaction and lock are released
-        // instead of lingering until the statement ends. A simple query:
-        // one round trip, where a prepared statement takes two (and the
-        // pool's check of the connection on release one more).
-        let row = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-            "SELECT current_database()::text, current_setting('server_version_num')::int4, \
-             pg_backend_pid(), \
-             CASE WHEN current_setting('server_version_num')::int >= 140000 \
-                  THEN set_config('client_connection_check_interval', '1000', false) END, \
-             {}",
-            lock_timeout.map_or_else(
-                || "NULL".to_string(),
-                |t| format!(
-                    "set_config('lock_timeout', {}, false)",
-                    quote_literal(&pg_millis(t))
-                )
-            )
-        )))
-        .fetch_one(&pool)
-        .await
-        .map_err(|e| query_error(&e, "prepare the session"))?;
-        let database: String = row.get(0);
-        let server_version: i32 = row.get(1);
-        let pid: i32 = row.get(2);
+        // The connection stays out of the pool from here on (see the
+        // module's documentation): taking it does not ping it.
+        let mut conn = match tokio::time::timeout(pool_budget, pool.acquire()).await {
+            Ok(Ok(conn)) => conn,
+            Ok(Err(e)) => return Err(query_error(&e, "prepare the session")),
+            Err(_) => return Err(net::timed_out(&spec.host, spec.port, configured)),
+        };
+        let mut message = Batch::new();
+        let framed = !(first.setup.is_empty() && first.then.is_empty());
+        if framed {
+            message.push("BEGIN");
+        }
+        let prep = message.push(prep_statement(lock_timeout));
+        let setup_at = message.append(&first.setup);
+        if framed {
+            message.push("COMMIT");
+        }
+        let then_at = message.append(&first.then);
+        let mut results = batch::run(&mut conn, &message).await;
+        let then = results.split_off(then_at);
+        let prepared = match results.row(prep).filter(|_| results.error().is_none()) {
+            Some(row) => read_prep(row),
+            None => Err(results.take_error().unwrap_or(sqlx::Error::RowNotFound)),
+        };
+        let (database, server_version, pid) =
+            prepared.map_err(|e| query_error(&e, "prepare the session"))?;
+        // (Its sets end with the COMMIT's, past the caller's slots.)
+        let setup = results.split_off(setup_at);
 
         let db = SqlxPostgresConnector::from_sqlx_postgres_pool(pool.clone());
-        Ok(Session {
+        let session = Session {
             pool,
             db,
+            held: tokio::sync::Mutex::new(Some(conn)),
+            wanted: AtomicBool::new(false),
             database,
             schema: spec.schema.clone(),
             server_version,
@@ -248,7 +309,63 @@ impl Session {
             spec: spec.clone(),
             observer: tokio::sync::OnceCell::new(),
             bridge,
-        })
+        };
+        Ok((session, FirstResults { setup, then }))
+    }
+
+    /// The sqlx pool, with the connection back in it.
+    pub fn pool(&self) -> &PgPool {
+        self.check_in();
+        &self.pool
+    }
+
+    /// The sea-orm connection (over the pool), with the connection back in
+    /// the pool.
+    pub fn db(&self) -> &DatabaseConnection {
+        self.check_in();
+        &self.db
+    }
+
+    /// Puts the held connection back into the pool (dropping it does: the
+    /// pool pings it, then has it), or asks for that once the statement
+    /// running on it is done.
+    fn check_in(&self) {
+        match self.held.try_lock() {
+            Ok(mut held) => drop(held.take()),
+            Err(_) => self.wanted.store(true, Ordering::SeqCst),
+        }
+    }
+
+    /// Sends `batch` as one simple-query message on the held connection
+    /// (taken back from the pool first if it went there): one round trip.
+    pub async fn batch(&self, batch: &Batch) -> Results {
+        let mut held = self.held.lock().await;
+        if held.is_none() {
+            match self.pool.acquire().await {
+                Ok(conn) => *held = Some(conn),
+                Err(e) => return Results::failed(e),
+            }
+        }
+        let results = match held.as_mut() {
+            Some(conn) => batch::run(conn, batch).await,
+            None => Results::failed(sqlx::Error::PoolClosed),
+        };
+        if self.wanted.swap(false, Ordering::SeqCst) {
+            drop(held.take());
+        }
+        results
+    }
+
+    /// One statement as a simple query on the held connection: its rows.
+    /// Values must be quoted into it ([`crate::sql::quote_literal`]).
+    pub async fn simple(&self, statement: impl Into<String>) -> sqlx::Result<Vec<PgRow>> {
+        let mut batch = Batch::new();
+        let slot = batch.push(statement);
+        let mut results = self.batch(&batch).await;
+        match results.take_error() {
+            Some(e) => Err(e),
+            None => Ok(results.take(slot).unwrap_or_default()),
+        }
     }
 
     /// Sets the session's `lock_timeout` and, when given, its
@@ -265,7 +382,7 @@ impl Session {
         )
         .bind(pg_millis(lock))
         .bind(statement.map(pg_millis))
-        .fetch_one(&self.pool)
+        .fetch_one(self.pool())
         .await
         .map_err(|e| query_error(&e, "set the session's timeouts"))?;
         self.current_lock_ms.store(
@@ -309,16 +426,21 @@ impl Session {
             })
             .await
             .as_ref()
-            .map(|observer| &observer.pool)
+            .map(|observer| observer.pool())
     }
 
-    /// Closes the connection (and the observer) politely; a session lock
-    /// still held is released by the server.
+    /// Closes the connection (and the observer) politely: the driver's
+    /// Terminate goes out, and the relay hands it, TLS's close_notify and
+    /// the FIN to the kernel before this returns. The server then ends the
+    /// session, which releases every session lock still held.
     pub async fn close(self) {
         if let Some(Some(observer)) = self.observer.into_inner() {
             Box::pin(observer.close()).await;
         }
-        self.pool.close().await;
+        if let Some(conn) = self.held.into_inner() {
+            let _ = tokio::time::timeout(CLOSE_BOUND, conn.close()).await;
+        }
+        let _ = tokio::time::timeout(CLOSE_BOUND, self.pool.close()).await;
         self.bridge.finish(CLOSE_BOUND).await;
     }
 }
@@ -364,6 +486,34 @@ pub(crate) async fn login_on(
             .unwrap_or_else(|| classify::connect_error(&e, spec, configured))),
         Err(_) => Err(net::timed_out(&spec.host, spec.port, configured)),
     }
+}
+
+/// The session's setup: who we are, the session's `lock_timeout`, and, on
+/// PostgreSQL 14 and later, `client_connection_check_interval`, so that
+/// the server notices within a second when this client dies (kill -9, a
+/// lost network) and releases a dead run's transaction and locks instead
+/// of keeping them until the running statement ends.
+fn prep_statement(lock_timeout: Option<Duration>) -> String {
+    format!(
+        "SELECT current_database()::text, current_setting('server_version_num')::int4, \
+         pg_backend_pid(), \
+         CASE WHEN current_setting('server_version_num')::int >= 140000 \
+              THEN set_config('client_connection_check_interval', '1000', false) END, \
+         {}",
+        lock_timeout.map_or_else(
+            || "NULL".to_string(),
+            |t| format!(
+                "set_config('lock_timeout', {}, false)",
+                quote_literal(&pg_millis(t))
+            )
+        )
+    )
+}
+
+/// What the setup statement says: the database, `server_version_num` and
+/// the backend's pid.
+fn read_prep(row: &PgRow) -> sqlx::Result<(String, i32, i32)> {
+    Ok((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?))
 }
 
 /// The driver's options, built from the parsed URL (never from the URL text,

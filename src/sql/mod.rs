@@ -3,9 +3,12 @@
 //! it, without a database (`split`).
 //!
 //! Every identifier the tool sends is double-quoted, always (a name like
-//! `User` or `impulse-app` must keep its case and characters), and every
-//! value that cannot be a bind parameter (role passwords' verifiers,
-//! `ALTER ... SET` values) is a standard-conforming string literal.
+//! `User` or `impulse-app` must keep its case and characters). Every value
+//! the tool puts into the text of a statement it sends (its own reads go
+//! out as simple queries, see `session::batch`; role passwords'
+//! verifiers) is a [`quote_value`] literal, which reads the same whatever
+//! the server's `standard_conforming_strings`; SQL written into migration
+//! files uses [`quote_literal`], as Prisma writes it.
 //!
 //! Migration files are plain SQL written by Prisma Migrate or by hand. The
 //! runner needs to know where each statement starts and ends, and whether
@@ -39,6 +42,33 @@ pub fn quote_literal(text: &str) -> String {
     format!("'{}'", text.replace('\'', "''"))
 }
 
+/// A value as a string literal that PostgreSQL reads back unchanged
+/// whatever `standard_conforming_strings` says, as its own
+/// `quote_literal()` writes it: `'text'` with quotes doubled, and when the
+/// text has a backslash, `E'...'` with backslashes doubled too.
+pub fn quote_value(text: &str) -> String {
+    if text.contains('\\') {
+        format!("E'{}'", text.replace('\\', "\\\\").replace('\'', "''"))
+    } else {
+        quote_literal(text)
+    }
+}
+
+/// One of the tool's own statements with its placeholders `$1`, `$2`, ...
+/// replaced by `values` as [`quote_value`] literals, to send as a simple
+/// query. Only for statements written in this crate, where `$N` appears
+/// nowhere but as a placeholder.
+pub fn with_values(statement: &str, values: &[&str]) -> String {
+    // From the last, so that `$1` never matches the start of `$10`.
+    values
+        .iter()
+        .enumerate()
+        .rev()
+        .fold(statement.to_string(), |text, (i, value)| {
+            text.replace(&format!("${}", i + 1), &quote_value(value))
+        })
+}
+
 /// `"schema"."name"`.
 pub fn qualified(schema: &str, name: &str) -> String {
     format!("{}.{}", quote_ident(schema), quote_ident(name))
@@ -53,6 +83,15 @@ mod tests {
         assert_eq!(quote_ident("User"), "\"User\"");
         assert_eq!(quote_ident("a\"b"), "\"a\"\"b\"");
         assert_eq!(quote_literal("it's"), "'it''s'");
+        assert_eq!(quote_value("it's"), "'it''s'");
+        assert_eq!(quote_value(r"a\'b"), r"E'a\\''b'");
+        let ten: Vec<String> = (1..=10).map(|i| format!("v{i}")).collect();
+        let ten: Vec<&str> = ten.iter().map(String::as_str).collect();
+        assert_eq!(
+            with_values("f($1, $10, $2) -- $1", &ten),
+            "f('v1', 'v10', 'v2') -- 'v1'"
+        );
+        assert_eq!(with_values("n = $1", &["it's"]), "n = 'it''s'");
         assert_eq!(qualified("public", "User"), "\"public\".\"User\"");
     }
 }

@@ -306,6 +306,27 @@ fn network_timeout_within_the_connect_timeout() {
         out.elapsed < Duration::from_secs(5),
         "within --connect-timeout + 3 s: {out}"
     );
+
+    // Both connections blackholed: the two walks wait at the same time, so
+    // the run takes the connect timeout once (walked one after the other,
+    // it took twice that: 4 s).
+    let direct = format!(
+        "postgresql://{}:x@127.0.0.1:{}/{}",
+        db.role,
+        addr.port(),
+        db.name
+    );
+    let mut cmd = doctor_cmd(&db, &url);
+    cmd.env("DIRECT_URL", &direct)
+        .args(["--connect-timeout", "2"]);
+    let out = expect_codes(&db, &mut cmd, &["network.timeout"]);
+    for which in ["app", "migration"] {
+        assert_eq!(check(&out, which, "tcp")["status"], "fail", "{out}");
+    }
+    assert!(
+        out.elapsed < Duration::from_millis(3500),
+        "one --connect-timeout (2 s), not one per connection: {out}"
+    );
 }
 
 #[test]

@@ -22,6 +22,7 @@ mod prisma_history;
 mod prisma_sql;
 mod properties;
 mod rds;
+mod roundtrips;
 mod runner;
 mod schema_changes;
 mod snapshots;

@@ -134,6 +134,7 @@ pub async fn run<M: PrismaMigrator>(ctx: &Ctx, args: &DevArgs) -> Result<Exit> {
         None,
         crate::runner::Options::default(),
         Some(&grants),
+        None,
     )
     .await;
     session.close().await;
@@ -247,7 +248,7 @@ async fn ensure_database(ctx: &Ctx, cluster: &Cluster) -> Result<()> {
     let session = crate::commands::scratch::superuser_session(ctx, cluster).await?;
     let exists = sqlx::query("SELECT 1 FROM pg_catalog.pg_database WHERE datname = $1")
         .bind(DEV_DATABASE)
-        .fetch_optional(&session.pool)
+        .fetch_optional(session.pool())
         .await
         .map_err(|e| session::query_error(&e, "look up the dev database"))?
         .is_some();
@@ -256,7 +257,7 @@ async fn ensure_database(ctx: &Ctx, cluster: &Cluster) -> Result<()> {
             "CREATE DATABASE {}",
             quote_ident(DEV_DATABASE)
         )))
-        .execute(&session.pool)
+        .execute(session.pool())
         .await;
         // Another `migrate dev` created it meanwhile: that is as good.
         let raced = created
