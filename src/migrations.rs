@@ -44,7 +44,7 @@ impl Execution {
     /// How a migration whose file is `sql` and whose sea-orm migration says
     /// `use_transaction` is sent.
     pub fn of(sql: &str, use_transaction: Option<bool>) -> Self {
-        match sql::split(sql).mode() {
+        match sql::split::mode(sql) {
             ExecutionMode::StatementByStatement => Execution::StatementByStatement,
             ExecutionMode::AsWritten => Execution::AsWritten,
             ExecutionMode::SingleTransaction if use_transaction == Some(false) => {
@@ -76,9 +76,10 @@ pub struct Known {
     pub directory: Directory,
     /// SHA-256 of `migration.sql`, as Prisma records it.
     pub checksum: String,
-    /// How `migration.sql` is sent.
-    pub execution: Execution,
     pub migration: Box<dyn MigrationTrait>,
+    /// How `migration.sql` is sent: parsed when first asked (a no-op
+    /// `up` never asks, and parses nothing).
+    execution: std::sync::OnceLock<Execution>,
 }
 
 impl std::fmt::Debug for Known {
@@ -91,10 +92,31 @@ impl std::fmt::Debug for Known {
 }
 
 impl Known {
+    /// The migration of `directory`, run by `migration`.
+    pub fn new(directory: Directory, migration: Box<dyn MigrationTrait>) -> Self {
+        Self {
+            name: directory.name,
+            checksum: history::checksum(directory.migration_sql),
+            directory,
+            migration,
+            execution: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// How `migration.sql` is sent.
+    pub fn execution(&self) -> Execution {
+        *self.execution.get_or_init(|| {
+            Execution::of(
+                self.directory.migration_sql,
+                self.migration.use_transaction(),
+            )
+        })
+    }
+
     /// The migration runs outside a transaction (its file or its sea-orm
     /// migration says so).
     pub fn outside_transaction(&self) -> bool {
-        !self.execution.in_transaction()
+        !self.execution().in_transaction()
     }
 
     /// How `down.sql` is sent, by the same rules as `migration.sql`.
@@ -223,13 +245,7 @@ fn join(
         let Some(migration) = migrations.get_mut(index).and_then(Option::take) else {
             return Err(Error::internal(format!("migration {module} listed twice")));
         };
-        known.push(Known {
-            name: directory.name,
-            checksum: history::checksum(directory.migration_sql),
-            execution: Execution::of(directory.migration_sql, migration.use_transaction()),
-            directory,
-            migration,
-        });
+        known.push(Known::new(directory, migration));
     }
     Ok(known)
 }
@@ -265,7 +281,7 @@ mod tests {
             "m20261129_000001_create_user_table"
         );
         assert!(!known[0].outside_transaction());
-        assert_eq!(known[0].execution, Execution::Transaction);
+        assert_eq!(known[0].execution(), Execution::Transaction);
     }
 
     #[test]

@@ -580,7 +580,7 @@ struct Run<'s> {
 impl<'s> Run<'s> {
     fn new(session: &'s Session, k: &'s Known, direction: Direction, ddl: &'s Ddl) -> Self {
         let (execution, sql) = match direction {
-            Direction::Up => (k.execution, k.directory.migration_sql),
+            Direction::Up => (k.execution(), k.directory.migration_sql),
             Direction::Down => (k.down_execution(), k.directory.down_sql.unwrap_or_default()),
         };
         Self {
@@ -991,7 +991,7 @@ pub async fn replay_in_transaction(
 ) -> std::result::Result<(), sea_orm::DbErr> {
     let conn = manager.get_connection();
     let sql = k.directory.migration_sql;
-    if k.execution.in_transaction() {
+    if k.execution().in_transaction() {
         execute(conn, sql).await?;
     } else {
         for statement in &sql::split(sql).statements {

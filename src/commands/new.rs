@@ -48,7 +48,7 @@ use crate::error::{Code, Error, Exit, Result};
 use crate::migrations::{self, Known, NotCompiled};
 use crate::prisma::Catalog;
 use crate::prisma::migrate::{self, Migration, Refused};
-use crate::{history, scaffold, workspace};
+use crate::{scaffold, workspace};
 
 /// What `migrate new` did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -355,13 +355,7 @@ async fn generate(
     );
     let migration: Box<dyn sea_orm_migration::MigrationTrait> =
         Box::new(NotCompiled::new(planned.module.clone()));
-    known.push(Known {
-        name: directory.name,
-        checksum: history::checksum(&migration_sql),
-        execution: migrations::Execution::of(directory.migration_sql, migration.use_transaction()),
-        directory,
-        migration,
-    });
+    known.push(Known::new(directory, migration));
     try_both_ways(scratch, &known, &from, to, &options).await?;
     ctx.ui.progress(
         "tried on the scratch database: migration.sql gives schema.prisma's catalog, \

@@ -179,8 +179,8 @@ async fn dry_run<M: PrismaMigrator>(ctx: &Ctx, args: &UpArgs) -> Result<Exit> {
             let lint = lint_migration(k.name, k.directory.migration_sql).lint;
             Planned {
                 name: k.name.to_string(),
-                execution: k.execution,
-                in_transaction: k.execution.in_transaction(),
+                execution: k.execution(),
+                in_transaction: k.execution().in_transaction(),
                 sql: k.directory.migration_sql,
                 findings: lint.findings,
                 suppressed: lint.suppressed,

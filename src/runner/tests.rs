@@ -25,16 +25,15 @@ impl MigrationTrait for Fake {
 fn known(names: &[(&'static str, &'static str, &'static str)]) -> Vec<Known> {
     names
         .iter()
-        .map(|(dir, module, sql)| Known {
-            name: dir,
-            directory: Directory {
-                name: dir,
-                migration_sql: sql,
-                down_sql: None,
-            },
-            checksum: history::checksum(sql),
-            execution: Execution::of(sql, None),
-            migration: Box::new(Fake(module)),
+        .map(|(dir, module, sql)| {
+            Known::new(
+                Directory {
+                    name: dir,
+                    migration_sql: sql,
+                    down_sql: None,
+                },
+                Box::new(Fake(module)),
+            )
         })
         .collect()
 }

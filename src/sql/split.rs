@@ -301,6 +301,51 @@ pub(crate) fn too_deep(sql: &str) -> bool {
     false
 }
 
+/// The words without which no statement is anything but
+/// [`StatementKind::Ordinary`]: each kind [`classify`] gives other than
+/// that needs one of them, unquoted.
+const TRANSACTION_WORDS: [&str; 19] = [
+    "CONCURRENTLY",
+    "REINDEX",
+    "VACUUM",
+    "CLUSTER",
+    "DATABASE",
+    "TABLESPACE",
+    "SYSTEM",
+    "DISCARD",
+    "SUBSCRIPTION",
+    "PREPARED",
+    "PREPARE",
+    "BEGIN",
+    "START",
+    "COMMIT",
+    "END",
+    "ROLLBACK",
+    "ABORT",
+    "SAVEPOINT",
+    "RELEASE",
+];
+
+/// How the runner must send `sql`: [`Script::mode`] of [`split`], without
+/// the parse (and its thread) when the lexer finds none of the words a
+/// statement needs to be anything but ordinary, as in most migrations.
+pub fn mode(sql: &str) -> ExecutionMode {
+    let mut at = 0usize;
+    let may_matter = squawk_lexer::tokenize(sql).any(|token| {
+        let word = sql.get(at..at + token.len as usize).unwrap_or_default();
+        at += token.len as usize;
+        token.kind == squawk_lexer::TokenKind::Ident
+            && TRANSACTION_WORDS
+                .iter()
+                .any(|w| w.eq_ignore_ascii_case(word))
+    });
+    if may_matter {
+        split(sql).mode()
+    } else {
+        ExecutionMode::SingleTransaction
+    }
+}
+
 /// Runs `job`, which parses, on a thread with [`PARSER_STACK`] of stack,
 /// and waits for it. Fails only when no thread can be started. A panic in
 /// the job is a bug and resumes on the caller's thread.

@@ -506,6 +506,22 @@ proptest! {
     }
 
     #[test]
+    fn the_lexed_mode_is_the_parsed_one(parts in proptest::collection::vec(prop_oneof![
+        sql_fragment(),
+        Just(";".to_string()),
+        proptest::sample::select(vec![
+            "VACUUM", "vacuum analyze t", "REINDEX SCHEMA s", "reindex table concurrently t",
+            "CLUSTER", "DROP DATABASE d", "ALTER DATABASE d SET TABLESPACE x", "ALTER SYSTEM SET a = 1",
+            "DISCARD ALL", "COMMIT PREPARED 'x'", "ROLLBACK", "start transaction", "savepoint a",
+            "RELEASE a", "ABORT", "END", "DROP SUBSCRIPTION s", "\"vacuum\"", "SELECT 'commit'",
+            "ALTER TABLE t DETACH PARTITION p CONCURRENTLY", "CREATE TABLESPACE x LOCATION '/x'",
+        ]).prop_map(String::from),
+    ], 0..24)) {
+        let input = parts.concat();
+        prop_assert_eq!(mode(&input), split(&input).mode(), "{:?}", input);
+    }
+
+    #[test]
     fn spans_cover_sql_like_input(parts in proptest::collection::vec(sql_fragment(), 0..24)) {
         let input = parts.concat();
         assert_covers(&input);
