@@ -107,11 +107,22 @@ pub fn check_current(embedded: &[Directory]) -> Result<()> {
         format!(
             "this migrate binary was built from other migrations than {}: {}",
             root.join("prisma/migrations").display(),
-            differences.join("; ")
+            first_of(&differences)
         ),
         "rebuild it: in the workspace, run the tool as `cargo migrate <command>` (a cargo \
          alias that builds first), or `cargo build --release`",
     ))
+}
+
+/// The differences said in one line: the first few, then how many more
+/// (a branch switch can differ by hundreds of migrations).
+fn first_of(differences: &[String]) -> String {
+    const SHOWN: usize = 5;
+    let mut said = differences[..differences.len().min(SHOWN)].join("; ");
+    if differences.len() > SHOWN {
+        said += &format!("; and {} more", differences.len() - SHOWN);
+    }
+    said
 }
 
 /// What differs between the embedded directories and the files. Pure.
@@ -149,6 +160,16 @@ mod tests {
         migration_sql: "CREATE TABLE a ();\n",
         down_sql: None,
     };
+
+    #[test]
+    fn many_differences_are_said_in_one_line() {
+        let many: Vec<String> = (1..=200).map(|i| format!("t{i} is new")).collect();
+        assert_eq!(
+            first_of(&many),
+            "t1 is new; t2 is new; t3 is new; t4 is new; t5 is new; and 195 more"
+        );
+        assert_eq!(first_of(&many[..2]), "t1 is new; t2 is new");
+    }
 
     #[test]
     fn names_and_contents_are_compared() {
