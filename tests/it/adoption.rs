@@ -9,7 +9,7 @@
 
 use crate::prisma_cli::Project;
 use crate::support::pg;
-use crate::workspace_copy::{build, copy_workspace, migrate_in, released};
+use crate::workspace_copy::{build, copy_workspace_to_build, migrate_in, released};
 
 const V1: &str = r#"datasource db {
   provider = "postgresql"
@@ -79,7 +79,7 @@ fn adopt_a_database_prisma_built() {
     assert_eq!(prod.history("public"), names);
 
     // Import into a copy of the workspace, with their schema.
-    let copy = copy_workspace();
+    let copy = copy_workspace_to_build("adoption");
     let run = |binary: &std::path::Path, args: &[&str]| {
         let mut cmd = crate::support::bin(binary);
         cmd.args(args)

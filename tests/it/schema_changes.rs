@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::support::{Out, TestDb, bin, empty_dir, pg};
-use crate::workspace_copy::{build, copy_workspace, migrate_in, released};
+use crate::workspace_copy::{build, copy_workspace_to_build, migrate_in, released};
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -180,7 +180,7 @@ fn new_rejects_names_that_are_not_snake_case() {
 #[test]
 #[ignore = "builds a copy of the workspace; scripts/test runs it on its own"]
 fn walkthrough_add_a_column() {
-    let copy = copy_workspace();
+    let copy = copy_workspace_to_build("walkthrough");
     let db = pg().new_db("walkthrough");
     let migrate = |binary: &Path, args: &[&str]| migrate_in(&copy, binary, args, &db.secrets());
     let on_db = |binary: &Path, args: &[&str]| {

@@ -504,17 +504,23 @@ fn work_root() -> &'static Path {
             .expect("create a temporary directory")
             .keep();
         make_traversable(&dir);
-        // SIGQUIT to a postmaster is an immediate shutdown, whatever its
-        // version; each wait is bounded (10 s).
-        reap_after_exit(&format!(
-            "for f in $(find '{dir}' -name postmaster.pid 2>/dev/null); do \
-               p=$(head -n 1 \"$f\"); kill -QUIT \"$p\"; i=0; \
-               while kill -0 \"$p\" && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done; \
-             done; rm -rf '{dir}'",
-            dir = dir.display()
-        ));
+        reap_after_exit(&stop_clusters_and_remove(&dir));
         dir
     })
+}
+
+/// A shell command that stops every local cluster a command started under
+/// `dir` (a `postmaster.pid` anywhere below it), then removes `dir`.
+/// SIGQUIT to a postmaster is an immediate shutdown, whatever its version;
+/// each wait is bounded (10 s).
+pub fn stop_clusters_and_remove(dir: &Path) -> String {
+    format!(
+        "for f in $(find '{dir}' -name postmaster.pid 2>/dev/null); do \
+           p=$(head -n 1 \"$f\"); kill -QUIT \"$p\"; i=0; \
+           while kill -0 \"$p\" && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done; \
+         done; rm -rf '{dir}'",
+        dir = dir.display()
+    )
 }
 
 /// The fixture runner, built by `cargo test` from `examples/migrate_fixtures.rs`.
