@@ -51,6 +51,7 @@ pub(crate) mod runner;
 pub(crate) mod scaffold;
 pub(crate) mod secret;
 pub(crate) mod session;
+pub(crate) mod socket_dir;
 pub(crate) mod sql;
 pub(crate) mod startup;
 pub(crate) mod transport;

@@ -62,6 +62,7 @@ use crate::config::{ConnSpec, SslMode};
 use crate::error::{Code, Error, Result};
 use crate::net;
 use crate::session::classify;
+use crate::socket_dir;
 use crate::startup::Watch;
 
 /// How the connection to the server is protected, as negotiated.
@@ -515,13 +516,13 @@ impl Bridge {
         deadline: Instant,
         configured: Duration,
     ) -> Result<Bridge> {
-        let dir = private_dir()?;
+        let dir = socket_dir::create()?;
         let path = dir.join(format!(".s.PGSQL.{}", spec.port));
         let listener = match UnixListener::bind(&path) {
             Ok(listener) => listener,
             Err(e) => {
                 let _ = std::fs::remove_dir_all(&dir);
-                return Err(local_socket_error(&path, &e));
+                return Err(socket_dir::socket_error(&path, &e));
             }
         };
         let relays = Arc::new(Mutex::new(Vec::new()));
@@ -637,52 +638,6 @@ async fn accept_loop(
             relays.push(relay);
         }
     }
-}
-
-/// A new directory only this user can enter, for the socket: in the temp
-/// directory (`TMPDIR`, else `/tmp`), else in the first of
-/// `XDG_RUNTIME_DIR`, `/dev/shm` and `/var/tmp` where it can be made (a
-/// `/tmp` only root may write to exists).
-fn private_dir() -> Result<PathBuf> {
-    use std::os::unix::fs::DirBuilderExt;
-    let mut random = [0u8; 8];
-    getrandom::fill(&mut random)
-        .map_err(|e| Error::internal(format!("cannot name a private socket directory: {e}")))?;
-    let name = format!(
-        "impulse-db-{}-{}",
-        std::process::id(),
-        random
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect::<String>()
-    );
-    let mut bases = vec![std::env::temp_dir()];
-    bases.extend(std::env::var_os("XDG_RUNTIME_DIR").map(PathBuf::from));
-    bases.extend(["/dev/shm", "/var/tmp"].map(PathBuf::from));
-    let mut first_error = None;
-    for base in bases {
-        // A Unix socket path has at most 107 bytes (`/.s.PGSQL.65535` included).
-        if base.as_os_str().len() + name.len() + 20 > 107 {
-            continue;
-        }
-        let dir = base.join(&name);
-        match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
-            Ok(()) => return Ok(dir),
-            Err(e) => {
-                first_error.get_or_insert_with(|| local_socket_error(&dir, &e));
-            }
-        }
-    }
-    Err(first_error.unwrap_or_else(|| {
-        Error::internal("no directory for the local socket: the temp directory's path is too long")
-    }))
-}
-
-fn local_socket_error(path: &Path, e: &io::Error) -> Error {
-    Error::internal(format!(
-        "cannot create the local socket {} that connects the driver to the database: {e}",
-        path.display()
-    ))
 }
 
 /// Copies both ways until either side closes, then closes the other. The
