@@ -30,7 +30,7 @@ const LEFTOVER_AGE: Duration = Duration::from_secs(2 * 3600);
 /// `XDG_RUNTIME_DIR`, `/dev/shm` and `/var/tmp` where it can be made (a
 /// `/tmp` only root may write to exists).
 pub fn create() -> Result<PathBuf> {
-    use std::os::unix::fs::DirBuilderExt;
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt};
     let mut random = [0u8; 8];
     getrandom::fill(&mut random)
         .map_err(|e| Error::internal(format!("cannot name a private socket directory: {e}")))?;
@@ -54,7 +54,9 @@ pub fn create() -> Result<PathBuf> {
         let dir = base.join(&name);
         match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
             Ok(()) => {
-                remove_leftovers(&base, SystemTime::now());
+                if let Ok(made) = std::fs::metadata(&dir) {
+                    remove_leftovers(&base, made.uid(), SystemTime::now());
+                }
                 return Ok(dir);
             }
             Err(e) => {
@@ -76,12 +78,14 @@ pub fn socket_error(path: &Path, e: &io::Error) -> Error {
 }
 
 /// Removes, from `base`, the directories named as [`create`] names them
-/// whose process is gone and that were last changed [`LEFTOVER_AGE`]
-/// before `now`. A directory of a live process (or of one this user may
-/// not signal: another user's, which it could not remove anyway) is left
-/// alone, as is every other name. Failures are ignored: this is
-/// housekeeping, and the directory's owner may be removing it too.
-fn remove_leftovers(base: &Path, now: SystemTime) {
+/// that belong to `uid` (this user: root leaves other users' alone), whose
+/// process is gone and that were last changed [`LEFTOVER_AGE`] before
+/// `now`. A directory of a live process is left alone, as is every other
+/// name and anything but a directory (a symbolic link is not followed).
+/// Failures are ignored: this is housekeeping, and the directory's owner
+/// may be removing it too.
+fn remove_leftovers(base: &Path, uid: u32, now: SystemTime) {
+    use std::os::unix::fs::MetadataExt;
     let Ok(entries) = std::fs::read_dir(base) else {
         return;
     };
@@ -90,11 +94,15 @@ fn remove_leftovers(base: &Path, now: SystemTime) {
         let Some(pid) = name.to_str().and_then(leftover_pid) else {
             continue;
         };
-        let old = entry
-            .metadata()
-            .and_then(|m| m.modified())
+        // The entry's own metadata: a symbolic link is not followed.
+        let Ok(found) = entry.metadata() else {
+            continue;
+        };
+        let old = found
+            .modified()
             .is_ok_and(|changed| changed + LEFTOVER_AGE < now);
-        if old && pid != std::process::id() && is_gone(pid) {
+        if found.is_dir() && found.uid() == uid && old && pid != std::process::id() && is_gone(pid)
+        {
             let _ = std::fs::remove_dir_all(entry.path());
         }
     }
@@ -145,8 +153,8 @@ mod tests {
     }
 
     /// A killed run's directory is removed by a later run; a live
-    /// process's directory, this process's own, a young one and other
-    /// names stay.
+    /// process's directory, this process's own, a young one, another
+    /// user's, a link and other names stay.
     #[test]
     fn the_directories_of_gone_processes_are_removed() {
         let base = tempfile::tempdir().unwrap();
@@ -164,13 +172,23 @@ mod tests {
         }
         let unrelated = base.path().join(format!("{PREFIX}cwd-x"));
         std::fs::create_dir(&unrelated).unwrap();
+        // A link named like a gone process's directory, to a directory.
+        let elsewhere = tempfile::tempdir().unwrap();
+        std::fs::write(elsewhere.path().join("keep"), "").unwrap();
+        let link = base.path().join(format!("{PREFIX}{gone}-ffeeddccbbaa9988"));
+        std::os::unix::fs::symlink(elsewhere.path(), &link).unwrap();
+        let uid = std::os::unix::fs::MetadataExt::uid(&std::fs::metadata(base.path()).unwrap());
 
         // Right after it was made, a gone process's directory may still be
         // another PID namespace's live one.
-        remove_leftovers(base.path(), SystemTime::now());
+        remove_leftovers(base.path(), uid, SystemTime::now());
         assert!(dir(gone).exists(), "a young directory stays");
 
-        remove_leftovers(base.path(), SystemTime::now() + LEFTOVER_AGE * 2);
+        // Another user's directories stay.
+        remove_leftovers(base.path(), uid + 1, SystemTime::now() + LEFTOVER_AGE * 2);
+        assert!(dir(gone).exists(), "another user's directory stays");
+
+        remove_leftovers(base.path(), uid, SystemTime::now() + LEFTOVER_AGE * 2);
         let _ = sleeper.kill();
         let _ = sleeper.wait();
 
@@ -184,5 +202,7 @@ mod tests {
         );
         assert!(dir(std::process::id()).exists(), "this process's own stay");
         assert!(unrelated.exists());
+        assert!(link.symlink_metadata().is_ok(), "a link is not a directory");
+        assert!(elsewhere.path().join("keep").exists(), "nor followed");
     }
 }
