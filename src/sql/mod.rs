@@ -59,14 +59,27 @@ pub fn quote_value(text: &str) -> String {
 /// query. Only for statements written in this crate, where `$N` appears
 /// nowhere but as a placeholder.
 pub fn with_values(statement: &str, values: &[&str]) -> String {
-    // From the last, so that `$1` never matches the start of `$10`.
-    values
-        .iter()
-        .enumerate()
-        .rev()
-        .fold(statement.to_string(), |text, (i, value)| {
-            text.replace(&format!("${}", i + 1), &quote_value(value))
-        })
+    // One scan from left to right: a value once written is never looked at
+    // again (a role may be named `app$1`), and `$10` is read whole.
+    let mut out = String::with_capacity(statement.len());
+    let mut rest = statement;
+    while let Some(at) = rest.find('$') {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 1..];
+        let digits = after.bytes().take_while(u8::is_ascii_digit).count();
+        let value = after[..digits]
+            .parse::<usize>()
+            .ok()
+            .and_then(|n| n.checked_sub(1))
+            .and_then(|i| values.get(i));
+        match value {
+            Some(value) => out.push_str(&quote_value(value)),
+            None => out.push_str(&rest[at..at + 1 + digits]),
+        }
+        rest = &after[digits..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// `"schema"."name"`.
@@ -77,6 +90,30 @@ pub fn qualified(schema: &str, name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A value is written once and never substituted into again: a role
+    /// named `x$1` with a quote-bearing schema cannot break out of its
+    /// literal (replacing `$2`, then `$1` in the whole text, did).
+    #[test]
+    fn values_are_substituted_once() {
+        let values = [
+            "'; DROP TABLE x; --",
+            "x$1",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "ten",
+        ];
+        assert_eq!(
+            with_values("SELECT $1, $2, $10, $3, $0", &values),
+            "SELECT '''; DROP TABLE x; --', 'x$1', 'ten', '', $0"
+        );
+        assert_eq!(with_values("a $2 $", &["one"]), "a $2 $");
+    }
 
     #[test]
     fn quoting() {
