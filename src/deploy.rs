@@ -84,7 +84,7 @@ pub async fn apply<M: PrismaMigrator>(
         }
         None => lock::acquire(session, lock_timeout, Scope::WithPrisma).await?,
     };
-    let lock_wait_ms = (lock.waited.as_secs_f64() * 1e6).round() / 1e3;
+    let lock_wait_ms = lock.waited_ms();
     let result = apply_held(
         ui,
         session,

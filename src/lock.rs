@@ -32,7 +32,7 @@ use sqlx::{AssertSqlSafe, Row};
 
 use crate::error::{Code, Error, Result};
 use crate::session::{Batch, Session, query_error};
-use crate::sql::quote_value;
+use crate::sql::with_values;
 
 /// SQL computing the lock key for the schema bound as `$1`.
 pub const KEY_SQL: &str =
@@ -133,7 +133,7 @@ fn key_literal(key: i64) -> String {
 
 /// This tool's key for `schema`, as an SQL expression.
 fn key_sql(schema: &str) -> String {
-    KEY_SQL.replacen("$1", &quote_value(schema), 1)
+    with_values(KEY_SQL, &[schema])
 }
 
 /// The first attempt at the locks of `scope` as one statement, which never
@@ -475,6 +475,26 @@ pub fn seconds(d: Duration) -> String {
 }
 
 impl MigrationLock {
+    /// How long it took to get the locks, in milliseconds (to the
+    /// microsecond), as the reports show it.
+    pub fn waited_ms(&self) -> f64 {
+        (self.waited.as_secs_f64() * 1e6).round() / 1e3
+    }
+
+    /// Awaits `work` with the locks held, then releases them, whatever
+    /// `work` returned; its error comes before the release's.
+    pub async fn around<T>(
+        self,
+        session: &Session,
+        work: impl Future<Output = Result<T>>,
+    ) -> Result<T> {
+        let result = work.await;
+        let released = self.release(session).await;
+        let value = result?;
+        released?;
+        Ok(value)
+    }
+
     /// Releases the locks. Closing the session would release them too;
     /// doing it explicitly lets the next run in as early as possible.
     pub async fn release(self, session: &Session) -> Result<()> {

@@ -81,12 +81,15 @@ pub async fn run<M: PrismaMigrator>(ctx: &Ctx, args: &BaselineArgs) -> Result<Ex
             return Err(e);
         }
     };
-    let result = baseline::<M>(ctx, &session, &known, &names, args.to.as_deref()).await;
-    let released = lock.release(&session).await;
+    let result = lock
+        .around(
+            &session,
+            baseline::<M>(ctx, &session, &known, &names, args.to.as_deref()),
+        )
+        .await;
     let (database, schema) = (session.database.clone(), session.schema.clone());
     session.close().await;
     let differences = result?;
-    released?;
     let ok = differences.is_empty();
     ctx.ui.result(&BaselineReport {
         ok,

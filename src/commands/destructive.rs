@@ -1,5 +1,5 @@
-//! What `down`, `fresh` and `reset` check before they drop anything, and
-//! what they say first.
+//! What `down`, `fresh` and `reset` check before they drop anything,
+//! what they say first, and the rollback `down` and `reset` share.
 //!
 //! Whether the database is on this machine is decided from the resolved
 //! host's name, before any connection is made (a refused command sends
@@ -13,14 +13,20 @@
 //! - `fresh` and `reset` always need `--yes`, and a remote host also
 //!   `--allow-remote`.
 //!
-//! Once connected, `down` and `reset` print each migration they will roll
-//! back with the statements of its `down.sql`, before running any.
+//! Once connected, `down` and `reset` roll back through [`roll_back`],
+//! which prints each migration it will roll back with the statements of
+//! its `down.sql`, before running any.
 
+use crate::commands::Ctx;
 use crate::config::Resolved;
 use crate::config::url::is_local_host;
+use crate::deploy;
 use crate::error::{Code, Error, Result};
-use crate::migrations::Known;
+use crate::lock::{self, Scope};
+use crate::migrations::{self, Known};
 use crate::output::Ui;
+use crate::runner::{self, Step};
+use crate::session::Session;
 
 /// Where a destructive command points, as resolution names it.
 #[derive(Debug, Clone)]
@@ -103,6 +109,36 @@ pub fn confirm(
         ));
     }
     Ok(())
+}
+
+/// Under the locks: rolls back the `steps` most recent migrations, after
+/// saying which and what their `down.sql` runs. `down` and `reset`
+/// share it.
+pub async fn roll_back(
+    ctx: &Ctx,
+    session: &Session,
+    target: &Target,
+    known: &[migrations::Known],
+    steps: u32,
+    options: runner::Options,
+) -> Result<Vec<Step>> {
+    let lock = lock::acquire(session, ctx.lock_timeout, Scope::WithPrisma).await?;
+    let ui = ctx.ui;
+    let work = async {
+        deploy::convert_legacy(ui, session, known).await?;
+        let status = runner::read_status(session, known).await?;
+        status.refuse(options.allow_edited)?;
+        preview_rollback(ui, target, &runner::to_roll_back(known, &status, steps));
+        runner::down(session, known, &status, steps, options, &mut |step| {
+            ui.progress(format_args!(
+                "rolled back {} ({:.1} ms)",
+                step.name,
+                step.elapsed.as_secs_f64() * 1e3
+            ));
+        })
+        .await
+    };
+    lock.around(session, work).await
 }
 
 /// Prints, before anything runs, each migration about to be rolled back

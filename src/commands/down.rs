@@ -10,10 +10,8 @@ use crate::cli::DownArgs;
 use crate::commands::Ctx;
 use crate::commands::destructive::{self, Target};
 use crate::error::{Exit, Result};
-use crate::lock::{self, Scope};
+use crate::migrations;
 use crate::runner::{self, Step};
-use crate::session::Session;
-use crate::{deploy, migrations};
 
 /// What `migrate down` prints.
 #[derive(Debug, serde::Serialize)]
@@ -49,7 +47,8 @@ pub async fn run<M: PrismaMigrator>(ctx: &Ctx, args: &DownArgs) -> Result<Exit> 
         allow_edited: args.allow_edited,
         ddl: args.ddl.into(),
     };
-    let rolled_back = roll_back(ctx, &session, &target, &known, args.steps, options).await;
+    let rolled_back =
+        destructive::roll_back(ctx, &session, &target, &known, args.steps, options).await;
     let (database, schema) = (session.database.clone(), session.schema.clone());
     session.close().await;
     ctx.ui.result(&DownReport {
@@ -59,37 +58,4 @@ pub async fn run<M: PrismaMigrator>(ctx: &Ctx, args: &DownArgs) -> Result<Exit> 
         rolled_back: rolled_back?,
     });
     Ok(Exit::Ok)
-}
-
-/// Under the locks: rolls back the `steps` most recent migrations, after
-/// saying which and what their `down.sql` runs. `reset` shares it.
-pub async fn roll_back(
-    ctx: &Ctx,
-    session: &Session,
-    target: &Target,
-    known: &[migrations::Known],
-    steps: u32,
-    options: runner::Options,
-) -> Result<Vec<Step>> {
-    let lock = lock::acquire(session, ctx.lock_timeout, Scope::WithPrisma).await?;
-    let ui = ctx.ui;
-    let rolled_back = async {
-        deploy::convert_legacy(ui, session, known).await?;
-        let status = runner::read_status(session, known).await?;
-        status.refuse(options.allow_edited)?;
-        destructive::preview_rollback(ui, target, &runner::to_roll_back(known, &status, steps));
-        runner::down(session, known, &status, steps, options, &mut |step| {
-            ui.progress(format_args!(
-                "rolled back {} ({:.1} ms)",
-                step.name,
-                step.elapsed.as_secs_f64() * 1e3
-            ));
-        })
-        .await
-    }
-    .await;
-    let released = lock.release(session).await;
-    let rolled_back = rolled_back?;
-    released?;
-    Ok(rolled_back)
 }

@@ -110,8 +110,8 @@ pub async fn run<M: PrismaMigrator>(ctx: &Ctx, args: &FreshArgs) -> Result<Exit>
             Some(options)
         };
         let lock = lock::acquire(&session, ctx.lock_timeout, Scope::WithPrisma).await?;
-        let lock_wait_ms = (lock.waited.as_secs_f64() * 1e6).round() / 1e3;
-        let done = async {
+        let lock_wait_ms = lock.waited_ms();
+        let work = async {
             let dropped = lock::reading(&session, drop_everything(&session)).await?;
             for d in &dropped {
                 ctx.ui
@@ -131,12 +131,9 @@ pub async fn run<M: PrismaMigrator>(ctx: &Ctx, args: &FreshArgs) -> Result<Exit>
                 deploy::Prior::default(),
             )
             .await?;
-            Ok::<_, crate::error::Error>((dropped, applied))
-        }
-        .await;
-        let released = lock.release(&session).await;
-        let (dropped, applied) = done?;
-        released?;
+            Ok((dropped, applied))
+        };
+        let (dropped, applied) = lock.around(&session, work).await?;
         Ok((
             dropped,
             Applied {

@@ -30,13 +30,11 @@ pub async fn run(ctx: &Ctx, args: &GrantArgs) -> Result<Exit> {
         }
         let lock =
             crate::lock::acquire(&session, ctx.lock_timeout, crate::lock::Scope::Ours).await?;
-        let outcome = crate::lock::reading(
+        let work = crate::lock::reading(
             &session,
             reconcile_with_progress(ctx.ui, &session, &options, None),
-        )
-        .await;
-        lock.release(&session).await?;
-        outcome
+        );
+        lock.around(&session, work).await
     }
     .await;
     let (database, schema) = (session.database.clone(), session.schema.clone());

@@ -6,8 +6,8 @@
 use migration::prisma::PrismaMigrator;
 
 use crate::cli::ResetArgs;
+use crate::commands::Ctx;
 use crate::commands::destructive::{self, Target};
-use crate::commands::{Ctx, down};
 use crate::error::{Exit, Result};
 use crate::migrations;
 use crate::runner::{self, Step};
@@ -47,7 +47,8 @@ pub async fn run<M: PrismaMigrator>(ctx: &Ctx, args: &ResetArgs) -> Result<Exit>
         allow_edited: args.allow_edited,
         ddl: args.ddl.into(),
     };
-    let rolled_back = down::roll_back(ctx, &session, &target, &known, u32::MAX, options).await;
+    let rolled_back =
+        destructive::roll_back(ctx, &session, &target, &known, u32::MAX, options).await;
     let (database, schema) = (session.database.clone(), session.schema.clone());
     session.close().await;
     ctx.ui.result(&ResetReport {

@@ -71,7 +71,7 @@ pub async fn run<M: PrismaMigrator>(ctx: &Ctx, args: &ResolveArgs) -> Result<Exi
             return Err(e);
         }
     };
-    let result = async {
+    let work = async {
         deploy::convert_legacy(ctx.ui, &session, &known).await?;
         let status = runner::read_status(&session, &known).await?;
         let state = status
@@ -80,7 +80,13 @@ pub async fn run<M: PrismaMigrator>(ctx: &Ctx, args: &ResolveArgs) -> Result<Exi
             .find(|e| e.name == name)
             .map(|e| e.state.clone())
             .unwrap_or(State::Pending);
-        let refused = |message: String| Err(Error::new(Code::ResolveRefused, message, Code::ResolveRefused.hint()));
+        let refused = |message: String| {
+            Err(Error::new(
+                Code::ResolveRefused,
+                message,
+                Code::ResolveRefused.hint(),
+            ))
+        };
         let failed = matches!(state, State::Failed { .. });
         match (applied, &state) {
             (true, State::Applied { .. }) => {
@@ -120,13 +126,11 @@ pub async fn run<M: PrismaMigrator>(ctx: &Ctx, args: &ResolveArgs) -> Result<Exi
             )
         })?;
         Ok(failed)
-    }
-    .await;
-    let released = lock.release(&session).await;
+    };
+    let result = lock.around(&session, work).await;
     let (database, schema) = (session.database.clone(), session.schema.clone());
     session.close().await;
     let failed = result?;
-    released?;
     ctx.ui.result(&ResolveReport {
         ok: true,
         database,
