@@ -54,9 +54,13 @@ pub fn create() -> Result<PathBuf> {
         let dir = base.join(&name);
         match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
             Ok(()) => {
-                if let Ok(made) = std::fs::metadata(&dir) {
-                    remove_leftovers(&base, made.uid(), SystemTime::now());
-                }
+                // Once per process: it is housekeeping, not the connection's.
+                static SWEPT: std::sync::Once = std::sync::Once::new();
+                SWEPT.call_once(|| {
+                    if let Ok(made) = std::fs::metadata(&dir) {
+                        remove_leftovers(&base, made.uid(), SystemTime::now());
+                    }
+                });
                 return Ok(dir);
             }
             Err(e) => {
@@ -98,11 +102,16 @@ fn remove_leftovers(base: &Path, uid: u32, now: SystemTime) {
         let Ok(found) = entry.metadata() else {
             continue;
         };
+        if !found.is_dir() || found.uid() != uid || pid == std::process::id() {
+            continue;
+        }
+        // A time far in the future (anyone may set one) is no age.
         let old = found
             .modified()
-            .is_ok_and(|changed| changed + LEFTOVER_AGE < now);
-        if found.is_dir() && found.uid() == uid && old && pid != std::process::id() && is_gone(pid)
-        {
+            .ok()
+            .and_then(|changed| now.duration_since(changed).ok())
+            .is_some_and(|age| age > LEFTOVER_AGE);
+        if old && is_gone(pid) {
             let _ = std::fs::remove_dir_all(entry.path());
         }
     }
@@ -183,6 +192,16 @@ mod tests {
         // another PID namespace's live one.
         remove_leftovers(base.path(), uid, SystemTime::now());
         assert!(dir(gone).exists(), "a young directory stays");
+
+        // A modification time in the future is no age.
+        let future = base.path().join(format!("{PREFIX}{gone}-aaaaaaaaaaaaaaaa"));
+        std::fs::create_dir(&future).unwrap();
+        std::fs::File::open(&future)
+            .unwrap()
+            .set_modified(SystemTime::now() + LEFTOVER_AGE * 5000)
+            .unwrap();
+        remove_leftovers(base.path(), uid, SystemTime::now());
+        assert!(future.exists());
 
         // Another user's directories stay.
         remove_leftovers(base.path(), uid + 1, SystemTime::now() + LEFTOVER_AGE * 2);
