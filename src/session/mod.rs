@@ -280,7 +280,17 @@ impl Session {
             message.push("COMMIT");
         }
         let then_at = message.append(&first.then);
-        let mut results = batch::run(&mut conn, &message).await;
+        // A server that stops answering after the login must not hold the
+        // run: the first message waits for what is left of the connect
+        // time, plus the session's lock timeout (its own reads wait less).
+        let bound = remaining
+            .saturating_sub(started.elapsed())
+            .max(Duration::from_secs(1))
+            + lock_timeout.unwrap_or_default();
+        let mut results = match tokio::time::timeout(bound, batch::run(&mut conn, &message)).await {
+            Ok(results) => results,
+            Err(_) => return Err(net::timed_out(&spec.host, spec.port, configured)),
+        };
         let then = results.split_off(then_at);
         let prepared = match results.row(prep).filter(|_| results.error().is_none()) {
             Some(row) => read_prep(row),
