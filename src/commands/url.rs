@@ -87,7 +87,11 @@ pub async fn run(ctx: &Ctx) -> Result<Exit> {
     let report = UrlReport {
         app: ConnectionView::of_attempt(&app),
         migration: ConnectionView::of_attempt(&migration),
-        unresolved: [unresolved(&app), unresolved(&migration)],
+        // The same connection fails with the app's error, reported once.
+        unresolved: [
+            unresolved(&app),
+            unresolved(if same_as_app { &app } else { &migration }),
+        ],
     };
     let problems: Vec<Error> = [app.error, migration.error]
         .into_iter()

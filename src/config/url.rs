@@ -151,7 +151,9 @@ impl ConnSpec {
             format!("{var} still holds a <...> placeholder"),
             "replace every <...> in the URL with the real value (endpoint, user, database)",
         );
-        let (rest, placeholders) = stand_ins(rest);
+        let Some((rest, placeholders)) = stand_ins(rest) else {
+            return Err(angle);
+        };
         let rest = rest.as_str();
         let restore = |part: String| restored(part, &placeholders);
         if password_has_raw_reserved_chars(rest) {
@@ -423,8 +425,11 @@ fn stand_in(n: usize) -> String {
 
 /// `text` with each `<...>` (its `<` and `>` raw or percent-encoded)
 /// replaced by its [`stand_in`], and the placeholders as they read
-/// decoded, in order.
-fn stand_ins(text: &str) -> (String, Vec<String>) {
+/// decoded, in order. `None` when a `<...>` spans the URL's separators
+/// (`:`, `@`, `/`, `?`, `#`): it is no part's placeholder, and standing in
+/// for it would move text between parts (a password into the user name,
+/// which is shown).
+fn stand_ins(text: &str) -> Option<(String, Vec<String>)> {
     fn find_any(text: &str, needles: &[&str]) -> Option<(usize, usize)> {
         needles
             .iter()
@@ -442,6 +447,9 @@ fn stand_ins(text: &str) -> (String, Vec<String>) {
             break;
         };
         let end = after + close + close_len;
+        if rest[after..after + close].contains([':', '@', '/', '?', '#']) {
+            return None;
+        }
         out += &rest[..open];
         out += &stand_in(found.len());
         let inner = percent_encoding::percent_decode_str(&rest[after..after + close])
@@ -451,7 +459,7 @@ fn stand_ins(text: &str) -> (String, Vec<String>) {
         rest = &rest[end..];
     }
     out += rest;
-    (out, found)
+    Some((out, found))
 }
 
 /// `part` with the stand-ins of `placeholders` put back.
@@ -578,6 +586,28 @@ mod tests {
         assert_eq!(spec.application_name.as_deref(), Some("lambda"));
         assert!(spec.pgbouncer && spec.is_pooler());
         assert!(spec.unknown_params.is_empty());
+    }
+
+    /// A `<` in one part and a `>` in another make no placeholder: standing
+    /// in for the span moved the password into the user name, which
+    /// `migrate url` shows.
+    #[test]
+    fn a_placeholder_never_spans_parts() {
+        for url in [
+            "postgresql://app%3Cx:pa%3Ess@host/db",
+            "postgresql://app<x:pa>ss@host/db",
+            "postgresql://u:p%3Cw@host/d%3Eb",
+        ] {
+            let e = parse(url).unwrap_err();
+            assert_eq!(e.code, Code::ConfigPlaceholder, "{url}");
+            assert!(
+                !e.to_string().contains("pa") && !e.to_string().contains("ss"),
+                "{e}"
+            );
+        }
+        let spec = parse("postgresql://<USER>:pw@<RDS_PROXY_ENDPOINT>:5432/<DB>").unwrap();
+        assert_eq!(spec.user, "<USER>");
+        assert_eq!(spec.host, "<RDS_PROXY_ENDPOINT>");
     }
 
     #[test]
