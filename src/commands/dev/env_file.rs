@@ -94,7 +94,14 @@ impl EnvFile {
 /// Brings `path` to the two URLs, as the module says.
 pub fn write(path: &Path, database_url: &Secret, direct_url: &Secret) -> Result<EnvFile> {
     let wanted = [(DATABASE_URL, database_url), (DIRECT_URL, direct_url)];
-    let existing = match std::fs::read_to_string(path) {
+    // Only a regular file: reading a FIFO (or a device) would wait forever.
+    let existing = match std::fs::metadata(path).and_then(|meta| {
+        if meta.is_file() {
+            std::fs::read_to_string(path)
+        } else {
+            Err(std::io::Error::other("not a regular file"))
+        }
+    }) {
         Ok(text) => Some(text),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
         Err(e) => return Err(io_error("read", path, &e)),

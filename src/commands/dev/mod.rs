@@ -235,8 +235,19 @@ fn stop(ctx: &Ctx, root: &std::path::Path) -> Result<Exit> {
 /// The app role's password in the local cluster, made on first use.
 fn app_password(root: &std::path::Path) -> Result<Secret> {
     let path = root.join("app.password");
-    if let Ok(existing) = std::fs::read_to_string(&path) {
-        return Ok(Secret::new(existing.trim()));
+    match std::fs::read_to_string(&path) {
+        Ok(existing) if !existing.trim().is_empty() => return Ok(Secret::new(existing.trim())),
+        // Made below (an empty file too: an empty password would not do).
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        // Unreadable: a new password would only hide the cause.
+        Err(e) => {
+            return Err(crate::error::Error::new(
+                crate::error::Code::DevIo,
+                format!("cannot read {}: {e}", path.display()),
+                crate::error::Code::DevIo.hint(),
+            ));
+        }
     }
     let password = Secret::new(crate::devdb::random_token(32)?);
     crate::devdb::write_private(&path, password.expose())?;
